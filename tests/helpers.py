@@ -1,0 +1,61 @@
+"""Shared test helpers: random Darknet weights in the official layout, paths to the repo."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from yolo3.darknet import ConvWeights, DarknetConfig, DarknetHeader, join_weights, weights_bytes
+
+REPO = Path(__file__).resolve().parent.parent
+CFG = REPO / "cfg"
+
+
+def random_conv_weights(config: DarknetConfig, seed: int = 0, gain: float = 0.6,
+                        classes: int | None = None) -> dict[int, ConvWeights]:
+    """He-scaled random values for every conv; ``gain`` < 1 keeps deep nets finite.
+
+    ``classes`` sizes the head convs for another class count (a file trained elsewhere).
+    """
+    rng = np.random.default_rng(seed)
+    anchors = {head.conv_index: len(head.mask) for head in config.heads}
+    convs = {}
+    for conv in config.convs:
+        f = conv.filters
+        if conv.is_head and classes is not None:
+            f = anchors[conv.index] * (classes + 5)
+        fan_in = conv.in_channels * conv.size * conv.size
+        kernel = rng.normal(0, gain * np.sqrt(2.0 / fan_in),
+                            (f, conv.in_channels, conv.size, conv.size)).astype(np.float32)
+        biases = rng.normal(0, 0.1, f).astype(np.float32)
+        if conv.batch_normalize:
+            convs[conv.index] = ConvWeights(
+                biases, kernel, scales=rng.uniform(0.5, 1.5, f).astype(np.float32),
+                mean=rng.normal(0, 0.1, f).astype(np.float32),
+                variance=rng.uniform(0.5, 1.5, f).astype(np.float32))
+        else:
+            convs[conv.index] = ConvWeights(biases, kernel)
+    return convs
+
+
+def write_random_weights(path: Path, config: DarknetConfig, seed: int = 0,
+                         classes: int | None = None,
+                         header: DarknetHeader = DarknetHeader(0, 2, 0, 32013312)) -> Path:
+    convs = random_conv_weights(config, seed, classes=classes)
+    floats = _join_any(config, convs)
+    path.write_bytes(weights_bytes(header, floats))
+    return path
+
+
+def _join_any(config: DarknetConfig, convs: dict[int, ConvWeights]) -> np.ndarray:
+    # join_weights takes sizes from the arrays themselves, so other head sizes work too
+    return join_weights(config, convs)
+
+
+def run_script(*args: str, cwd: Path = REPO, timeout: float = 600) -> subprocess.CompletedProcess:
+    """Run a repo script as a user would: ``python <script> args...``."""
+    return subprocess.run([sys.executable, *args], cwd=cwd, capture_output=True, text=True,
+                          timeout=timeout)

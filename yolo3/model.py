@@ -1,0 +1,112 @@
+"""Build a Keras model from a parsed Darknet cfg and move weights between the two.
+
+The model takes RGB images as float32 in [0, 1], shape (batch, height, width, channels),
+with height and width multiples of the network stride (32 for YOLOv3). Its outputs are the
+raw head convolutions, one per [yolo] layer in cfg order (coarse to fine for YOLOv3), each
+(batch, grid_h, grid_w, anchors_per_head * (5 + classes)) laid out anchor-major:
+[x, y, w, h, objectness, class scores...] per anchor. A cfg without [yolo] layers (a
+backbone) outputs its last layer.
+
+Layer names come from the Darknet layer index (``conv_12``, ``bn_12``, ``leaky_12``,
+``shortcut_14``, ...), so they are the same for every build and Keras version.
+"""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+
+from yolo3.darknet import ConvWeights, DarknetConfig
+
+# Darknet normalises with sqrt(variance + 1e-6) (OpenCV's importer follows it); Keras'
+# default 1e-3 shifts converted outputs by about 0.7 %.
+BATCHNORM_EPSILON = 1e-6
+LEAKY_SLOPE = 0.1
+
+
+def build_model(config: DarknetConfig, input_shape: tuple[int | None, int | None] = (None, None),
+                name: str = "yolov3") -> keras.Model:
+    """The Keras functional model for ``config`` with fresh weights.
+
+    ``input_shape`` is (height, width); None keeps the model fully convolutional.
+    """
+    inputs = keras.Input(shape=(*input_shape, config.input_channels), name="input")
+    outputs: list = []  # output tensor of each Darknet layer
+    convs = {conv.index: conv for conv in config.convs}
+    x = inputs
+    for index, section in enumerate(config.layers):
+        kind = section.kind
+        if kind == "convolutional":
+            x = _conv_block(x, convs[index])
+        elif kind == "shortcut":
+            source = _target(index, section.get_int("from", -3))
+            x = keras.layers.Add(name=f"shortcut_{index}")([outputs[source], x])
+        elif kind == "route":
+            sources = [outputs[_target(index, ref)] for ref in section.get_ints("layers")]
+            x = sources[0] if len(sources) == 1 else keras.layers.Concatenate(
+                name=f"route_{index}")(sources)
+        elif kind == "upsample":
+            stride = section.get_int("stride", 2)
+            x = keras.layers.UpSampling2D(stride, interpolation="nearest",
+                                          name=f"upsample_{index}")(x)
+        elif kind == "maxpool":
+            stride = section.get_int("stride", 1)
+            size = section.get_int("size", stride)
+            # Darknet pads size-1 pixels, floor(half) before: the same as Keras' "same".
+            x = keras.layers.MaxPooling2D(size, stride, padding="same",
+                                          name=f"maxpool_{index}")(x)
+        # a [yolo] layer decodes in post-processing; its slot keeps the raw head output
+        outputs.append(x)
+    heads = [outputs[head.conv_index] for head in config.heads] or [outputs[-1]]
+    return keras.Model(inputs, heads, name=name)
+
+
+def _target(index: int, ref: int) -> int:
+    return index + ref if ref < 0 else ref
+
+
+def _conv_block(x, conv):
+    i = conv.index
+    same = conv.stride == 1 and 2 * conv.padding == conv.size - 1
+    if conv.padding and not same:
+        x = keras.layers.ZeroPadding2D(conv.padding, name=f"pad_{i}")(x)
+    x = keras.layers.Conv2D(conv.filters, conv.size, strides=conv.stride,
+                            padding="same" if same else "valid",
+                            use_bias=not conv.batch_normalize, name=f"conv_{i}")(x)
+    if conv.batch_normalize:
+        x = keras.layers.BatchNormalization(epsilon=BATCHNORM_EPSILON, name=f"bn_{i}")(x)
+    if conv.activation == "leaky":
+        x = keras.layers.LeakyReLU(negative_slope=LEAKY_SLOPE, name=f"leaky_{i}")(x)
+    return x
+
+
+def set_darknet_weights(model: keras.Model, config: DarknetConfig,
+                        convs: dict[int, ConvWeights]) -> None:
+    """Load Darknet-order arrays into the model; layers missing from ``convs`` keep theirs."""
+    for conv in config.convs:
+        values = convs.get(conv.index)
+        if values is None:
+            continue
+        # Darknet kernels are (out, in, h, w); Keras wants (h, w, in, out)
+        kernel = np.transpose(values.kernel, (2, 3, 1, 0))
+        layer = model.get_layer(f"conv_{conv.index}")
+        if conv.batch_normalize:
+            layer.set_weights([kernel])
+            model.get_layer(f"bn_{conv.index}").set_weights(
+                [values.scales, values.biases, values.mean, values.variance])
+        else:
+            layer.set_weights([kernel, values.biases])
+
+
+def get_darknet_weights(model: keras.Model, config: DarknetConfig) -> dict[int, ConvWeights]:
+    """The model's convolution weights as Darknet-order arrays (float32)."""
+    convs: dict[int, ConvWeights] = {}
+    for conv in config.convs:
+        weights = model.get_layer(f"conv_{conv.index}").get_weights()
+        kernel = np.transpose(weights[0], (3, 2, 0, 1)).astype(np.float32)
+        if conv.batch_normalize:
+            gamma, beta, mean, variance = model.get_layer(f"bn_{conv.index}").get_weights()
+            convs[conv.index] = ConvWeights(beta, kernel, gamma, mean, variance)
+        else:
+            convs[conv.index] = ConvWeights(weights[1], kernel)
+    return convs
