@@ -43,19 +43,31 @@ def random_conv_weights(config: DarknetConfig, seed: int = 0, gain: float = 0.6,
 
 def write_random_weights(path: Path, config: DarknetConfig, seed: int = 0,
                          classes: int | None = None,
-                         header: DarknetHeader = DarknetHeader(0, 2, 0, 32013312)) -> Path:
+                         header: DarknetHeader | None = None) -> Path:
+    header = header or DarknetHeader(0, 2, 0, 32013312)
     convs = random_conv_weights(config, seed, classes=classes)
-    floats = _join_any(config, convs)
-    path.write_bytes(weights_bytes(header, floats))
-    return path
-
-
-def _join_any(config: DarknetConfig, convs: dict[int, ConvWeights]) -> np.ndarray:
     # join_weights takes sizes from the arrays themselves, so other head sizes work too
-    return join_weights(config, convs)
+    path.write_bytes(weights_bytes(header, join_weights(config, convs)))
+    return path
 
 
 def run_script(*args: str, cwd: Path = REPO, timeout: float = 600) -> subprocess.CompletedProcess:
     """Run a repo script as a user would: ``python <script> args...``."""
     return subprocess.run([sys.executable, *args], cwd=cwd, capture_output=True, text=True,
                           timeout=timeout)
+
+
+def opencv_outputs(cfg_path: Path, weights_path: Path, images: np.ndarray,
+                   layer_names: list[str]) -> list[np.ndarray]:
+    """Raw outputs of OpenCV's own Darknet importer, NHWC, for images (1, h, w, 3) in [0, 1]."""
+    import cv2
+
+    net = cv2.dnn.readNetFromDarknet(str(cfg_path), str(weights_path))
+    net.setInput(np.ascontiguousarray(np.transpose(images, (0, 3, 1, 2)), dtype=np.float32))
+    return [np.transpose(out, (0, 2, 3, 1)) for out in net.forward(layer_names)]
+
+
+def relative_error(actual, expected) -> float:
+    """‖a − b‖ / ‖b‖."""
+    actual, expected = np.asarray(actual, np.float64), np.asarray(expected, np.float64)
+    return float(np.linalg.norm(actual - expected) / np.linalg.norm(expected))

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from yolo3.datafiles import format_anchors
 from yolo3.errors import CfgError, WeightsError
 
 # Section names Darknet accepts, mapped to the one spelling used here.
@@ -91,7 +92,7 @@ class ConvLayer:
     is_head: bool = False
 
     def num_floats(self, filters: int | None = None) -> int:
-        """Floats this layer takes in a .weights file (with ``filters`` outputs, default its own)."""
+        """Floats this layer takes in .weights, with ``filters`` outputs (default: its own)."""
         f = self.filters if filters is None else filters
         per_filter = self.in_channels * self.size * self.size + (4 if self.batch_normalize else 1)
         return f * per_filter
@@ -346,7 +347,7 @@ def with_classes(config: DarknetConfig, num_classes: int,
             "filters": str(len(head.mask) * (num_classes + 5))}
         yolo_edit = {"classes": str(num_classes)}
         if anchors is not None:
-            yolo_edit["anchors"] = ",  ".join(f"{_fmt(w)},{_fmt(h)}" for w, h in anchors)
+            yolo_edit["anchors"] = format_anchors(anchors)
             yolo_edit["num"] = str(len(anchors))
         edits[config.layers[head.index].line] = yolo_edit
     starts = {s.line: s for s in [config.net, *config.layers] if s.line}
@@ -363,10 +364,6 @@ def with_classes(config: DarknetConfig, num_classes: int,
         key = content.split("=", 1)[0].strip() if "=" in content else None
         lines.append(f"{key}={edit[key]}" if key in edit else raw)
     return parse_cfg("\n".join(lines) + "\n", config.source)
-
-
-def _fmt(value: float) -> str:
-    return str(int(value)) if float(value).is_integer() else f"{value:g}"
 
 
 # ----------------------------------------------------------------------------------------
@@ -471,7 +468,8 @@ def _file_classes(config: DarknetConfig, available: int) -> int | None:
     return classes if classes != config.num_classes else None
 
 
-def match_weights(config: DarknetConfig, floats: np.ndarray, source: str = "weights") -> WeightsMatch:
+def match_weights(config: DarknetConfig, floats: np.ndarray,
+                  source: str = "weights") -> WeightsMatch:
     """Cut the float stream of a .weights file into per-layer arrays for ``config``.
 
     When the file differs from the cfg only in the detection heads' class count (COCO

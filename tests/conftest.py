@@ -1,0 +1,35 @@
+"""Session-wide fixtures: real yolov3-tiny weights and random weights in official layouts."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import pytest  # noqa: E402
+from helpers import CFG, write_random_weights  # noqa: E402
+
+from yolo3.darknet import load_cfg  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def tiny_weights():
+    """The real yolov3-tiny.weights (MD5-verified, cached outside the repo)."""
+    from yolo3.download import fetch
+
+    return fetch("yolov3-tiny", progress=False)
+
+
+@pytest.fixture(scope="session")
+def random_weights(tmp_path_factory):
+    """random_weights("yolov3") → path of seeded random weights for cfg/yolov3.cfg."""
+    made = {}
+
+    def make(name: str, classes: int | None = None):
+        key = (name, classes)
+        if key not in made:
+            path = tmp_path_factory.mktemp("weights") / f"{name}-{classes or 'cfg'}.weights"
+            made[key] = write_random_weights(path, load_cfg(CFG / f"{name}.cfg"), classes=classes)
+        return made[key]
+
+    return make
