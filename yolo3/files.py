@@ -43,6 +43,9 @@ def check_writable(path: str | Path) -> None:
 
 
 def _touch(path: Path, tmp: Path) -> None:
+    blocker = next((p for p in path.parents if p.exists() and not p.is_dir()), None)
+    if blocker is not None:
+        raise YoloError(f"cannot write {path}: {blocker} is a file, not a folder")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp.touch()

@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import warnings
 import zipfile
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -94,8 +95,7 @@ def save_model(model: keras.Model, path: str | Path, metadata: ModelMetadata,
     check_model_path(path, weights_only)
     with atomic_output(path) as tmp:
         tmp.unlink()  # Keras and h5py write the file themselves
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # "HDF5 is a legacy format": chosen on purpose
+        with _legacy_format_notice_hidden():
             if not weights_only:
                 model.save(tmp)
             elif _is_keras3_weights(path):
@@ -103,6 +103,19 @@ def save_model(model: keras.Model, path: str | Path, metadata: ModelMetadata,
             else:
                 _save_keras2_weights(model, tmp)
         _attach_metadata(tmp, metadata, archive=_is_keras_archive(path))
+
+
+@contextmanager
+def _legacy_format_notice_hidden():
+    """Keras logs "HDF5 is a legacy format" on every .h5 save; here that format is chosen."""
+    from absl import logging as absl_logging
+
+    verbosity = absl_logging.get_verbosity()
+    absl_logging.set_verbosity(absl_logging.ERROR)
+    try:
+        yield
+    finally:
+        absl_logging.set_verbosity(verbosity)
 
 
 def _save_keras2_weights(model: keras.Model, path: Path) -> None:
@@ -185,8 +198,15 @@ def load_model(path: str | Path, config: DarknetConfig | None = None
                                "trained with")
         config = metadata.config()
     model = build_model(config)
-    try:
-        model.load_weights(path)
-    except (ValueError, KeyError, OSError) as error:
-        raise WeightsError(f"{path}: the weights do not fit {config.source} ({error})") from None
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            model.load_weights(path)
+            # Keras warns, rather than fails, when it loads only part of a file
+            partial = [w for w in caught if "skipping" in str(w.message).lower()]
+            if partial:
+                raise ValueError(str(partial[0].message).split(".")[0])
+        except (ValueError, KeyError, OSError) as error:
+            raise WeightsError(f"{path}: the weights do not fit {config.source} "
+                               f"({str(error).splitlines()[0]})") from None
     return model, metadata
