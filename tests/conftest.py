@@ -7,8 +7,8 @@ import os
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import pytest  # noqa: E402
-from helpers import CFG, write_random_weights  # noqa: E402
 
+from helpers import CFG, write_random_weights  # noqa: E402
 from yolo3.darknet import load_cfg  # noqa: E402
 
 

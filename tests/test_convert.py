@@ -6,9 +6,9 @@ import re
 
 import keras
 import pytest
-from helpers import CFG, REPO, random_conv_weights, run_script, write_random_weights
 
 import convert
+from helpers import CFG, REPO, random_conv_weights, run_script, write_random_weights
 from yolo3.cli import run
 from yolo3.darknet import DarknetHeader, load_cfg, with_classes
 from yolo3.modelfile import read_metadata

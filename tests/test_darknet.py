@@ -6,8 +6,8 @@ import re
 
 import numpy as np
 import pytest
-from helpers import CFG, random_conv_weights
 
+from helpers import CFG, random_conv_weights
 from yolo3.darknet import (
     DarknetHeader,
     join_weights,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from helpers import CFG, opencv_outputs, random_conv_weights, relative_error
 
+from helpers import CFG, opencv_outputs, random_conv_weights, relative_error
 from yolo3.darknet import load_cfg, match_weights, read_weights, with_classes
 from yolo3.model import build_model, get_darknet_weights, set_darknet_weights
 

@@ -6,8 +6,8 @@ import h5py
 import keras
 import numpy as np
 import pytest
-from helpers import CFG, random_conv_weights
 
+from helpers import CFG, random_conv_weights
 from yolo3.darknet import DarknetHeader, load_cfg, with_classes
 from yolo3.errors import WeightsError, YoloError
 from yolo3.model import build_model, set_darknet_weights

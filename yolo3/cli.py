@@ -14,8 +14,8 @@ from yolo3.errors import YoloError
 def quiet_tensorflow() -> None:
     """Import TensorFlow without its start-up chatter, unless the user asked for logs.
 
-    TensorFlow's C++ side writes oneDNN/absl notices straight to file descriptor 2 before
-    any setting applies, so the import runs with that descriptor parked in a temporary
+    TensorFlow's C++ side writes oneDNN/absl/CUDA notices straight to file descriptor 2
+    before any setting applies, so the import runs with that descriptor parked in a temporary
     file; what it wrote is replayed only if the import fails.
     """
     if "TF_CPP_MIN_LOG_LEVEL" in os.environ:
@@ -27,7 +27,10 @@ def quiet_tensorflow() -> None:
         os.dup2(capture.fileno(), 2)
         try:
             import keras  # noqa: F401
-            import tensorflow  # noqa: F401
+            import tensorflow
+
+            # device discovery is where GPU builds report a missing CUDA driver
+            tensorflow.config.list_physical_devices()
         except BaseException:
             os.dup2(saved, 2)
             capture.seek(0)
