@@ -25,10 +25,12 @@ LEAKY_SLOPE = 0.1
 
 
 def build_model(config: DarknetConfig, input_shape: tuple[int | None, int | None] = (None, None),
-                name: str = "yolov3") -> keras.Model:
+                name: str = "yolov3", folded: bool = False) -> keras.Model:
     """The Keras functional model for ``config`` with fresh weights.
 
     ``input_shape`` is (height, width); None keeps the model fully convolutional.
+    ``folded`` builds the inference form: BatchNormalization merged into the convolutions
+    (every conv has a bias, no ``bn_*`` layers); fill it with :func:`fold_batchnorm`.
     """
     inputs = keras.Input(shape=(*input_shape, config.input_channels), name="input")
     outputs: list = []  # output tensor of each Darknet layer
@@ -37,7 +39,7 @@ def build_model(config: DarknetConfig, input_shape: tuple[int | None, int | None
     for index, section in enumerate(config.layers):
         kind = section.kind
         if kind == "convolutional":
-            x = _conv_block(x, convs[index])
+            x = _conv_block(x, convs[index], folded)
         elif kind == "shortcut":
             source = _target(index, section.get_int("from", -3))
             x = keras.layers.Add(name=f"shortcut_{index}")([outputs[source], x])
@@ -65,15 +67,16 @@ def _target(index: int, ref: int) -> int:
     return index + ref if ref < 0 else ref
 
 
-def _conv_block(x, conv):
+def _conv_block(x, conv, folded: bool):
     i = conv.index
+    batch_normalize = conv.batch_normalize and not folded
     same = conv.stride == 1 and 2 * conv.padding == conv.size - 1
     if conv.padding and not same:
         x = keras.layers.ZeroPadding2D(conv.padding, name=f"pad_{i}")(x)
     x = keras.layers.Conv2D(conv.filters, conv.size, strides=conv.stride,
                             padding="same" if same else "valid",
-                            use_bias=not conv.batch_normalize, name=f"conv_{i}")(x)
-    if conv.batch_normalize:
+                            use_bias=not batch_normalize, name=f"conv_{i}")(x)
+    if batch_normalize:
         x = keras.layers.BatchNormalization(epsilon=BATCHNORM_EPSILON, name=f"bn_{i}")(x)
     if conv.activation == "leaky":
         x = keras.layers.LeakyReLU(negative_slope=LEAKY_SLOPE, name=f"leaky_{i}")(x)
@@ -110,3 +113,25 @@ def get_darknet_weights(model: keras.Model, config: DarknetConfig) -> dict[int, 
         else:
             convs[conv.index] = ConvWeights(weights[1], kernel)
     return convs
+
+
+def fold_batchnorm(model: keras.Model, config: DarknetConfig) -> keras.Model:
+    """An inference copy of ``model`` with each BatchNormalization folded into its conv.
+
+    y = gamma * (conv(x) - mean) / sqrt(var + eps) + beta becomes conv'(x) + b' with
+    kernel' = kernel * gamma / sqrt(var + eps) and b' = beta - mean * gamma / sqrt(var + eps),
+    which lets TensorFlow fuse convolution, bias and LeakyReLU into one kernel.
+    """
+    folded = build_model(config, tuple(model.input_shape[1:3]), name=model.name, folded=True)
+    for conv in config.convs:
+        weights = model.get_layer(f"conv_{conv.index}").get_weights()
+        target = folded.get_layer(f"conv_{conv.index}")
+        if not conv.batch_normalize:
+            target.set_weights(weights)
+            continue
+        bn = model.get_layer(f"bn_{conv.index}")
+        gamma, beta, mean, variance = (w.astype(np.float64) for w in bn.get_weights())
+        factor = gamma / np.sqrt(variance + bn.epsilon)
+        target.set_weights([(weights[0] * factor).astype(np.float32),
+                            (beta - mean * factor).astype(np.float32)])
+    return folded

@@ -17,6 +17,7 @@ Formats by file name:
 from __future__ import annotations
 
 import json
+import re
 import warnings
 import zipfile
 from contextlib import contextmanager
@@ -210,3 +211,55 @@ def load_model(path: str | Path, config: DarknetConfig | None = None
             raise WeightsError(f"{path}: the weights do not fit {config.source} "
                                f"({str(error).splitlines()[0]})") from None
     return model, metadata
+
+
+def _layer_number(name: str) -> int:
+    digits = re.search(r"(\d+)$", name)
+    return int(digits.group(1)) if digits else 0
+
+
+def load_keras2_weights(model: keras.Model, config: DarknetConfig, path: str | Path) -> None:
+    """Fill ``model`` from a Keras 2 HDF5 file of a keras-yolo3 model, matched by order.
+
+    Works for ``model.save_weights`` files (such as keras-yolo3's
+    ``trained_weights_final.h5``, whose training model also holds inputs and the loss
+    layer) and for full-model ``.h5`` files. keras-yolo3 created its layers in Darknet
+    order, so the n-th ``conv2d_*`` / ``batch_normalization_*`` layer (by the number Keras
+    appended to its name) is the n-th convolution / batch norm of the cfg.
+    """
+    path = Path(path)
+    convs: list[tuple[int, list[np.ndarray]]] = []
+    norms: list[tuple[int, list[np.ndarray]]] = []
+    try:
+        with h5py.File(path, "r") as f:
+            full_model = "layer_names" not in f.attrs and "model_weights" in f
+            root = f["model_weights"] if full_model else f
+            for raw_name in root.attrs.get("layer_names", []):
+                name = raw_name.decode() if isinstance(raw_name, bytes) else raw_name
+                group = root[name]
+                weight_names = [n.decode() if isinstance(n, bytes) else n
+                                for n in group.attrs.get("weight_names", [])]
+                values = [np.asarray(group[n]) for n in weight_names]
+                if any(n.endswith(("kernel:0", "kernel")) for n in weight_names):
+                    convs.append((_layer_number(name), values))
+                elif any(n.endswith(("gamma:0", "gamma")) for n in weight_names):
+                    norms.append((_layer_number(name), values))
+    except (OSError, KeyError) as error:
+        if isinstance(error, FileNotFoundError):
+            raise
+        raise WeightsError(f"{path}: not a Keras HDF5 weights file ({error})") from None
+    wanted_norms = [c for c in config.convs if c.batch_normalize]
+    if len(convs) != len(config.convs) or len(norms) != len(wanted_norms):
+        raise WeightsError(f"{path} holds {len(convs)} convolutions and {len(norms)} batch "
+                           f"norms; {config.source} has {len(config.convs)} and "
+                           f"{len(wanted_norms)}")
+    pairs = [(f"conv_{c.index}", v) for c, (_, v) in zip(config.convs, sorted(convs))]
+    pairs += [(f"bn_{c.index}", v) for c, (_, v) in zip(wanted_norms, sorted(norms))]
+    for layer_name, values in pairs:
+        layer = model.get_layer(layer_name)
+        expected = [tuple(w.shape) for w in layer.weights]
+        if [v.shape for v in values] != expected:
+            raise WeightsError(f"{path}: weights for {layer_name} have shapes "
+                               f"{[v.shape for v in values]}, the model needs {expected} "
+                               "(do the anchors and classes match the model?)")
+        layer.set_weights(values)

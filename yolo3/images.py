@@ -1,0 +1,149 @@
+"""Images in and out: any file to RGB, letterbox for the network, draw detections.
+
+Pixel conventions: images are PIL RGB (or uint8 arrays of shape (h, w, 3)); what enters
+the model is float32 in [0, 1], shape (height, width, 3). Boxes are
+[x_min, y_min, x_max, y_max] in original-image pixels.
+"""
+
+from __future__ import annotations
+
+import colorsys
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import cv2
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont, ImageOps, UnidentifiedImageError
+
+from yolo3.errors import YoloError
+
+LETTERBOX_FILL = (128, 128, 128)
+EXIF_ORIENTATION = 0x0112
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm",
+                  ".pgm")
+
+
+def to_rgb(image: Image.Image) -> Image.Image:
+    """Any PIL image as 8-bit RGB, upright (EXIF orientation applied).
+
+    Transparency is composited over the letterbox grey; 16-bit and 32-bit integer images
+    are scaled down from the 16-bit range.
+    """
+    if image.getexif().get(EXIF_ORIENTATION, 1) != 1:
+        image = ImageOps.exif_transpose(image)
+    if image.mode in ("I;16", "I;16B", "I;16L", "I"):
+        values = np.asarray(image, dtype=np.float64)
+        image = Image.fromarray(np.clip(values / 257.0, 0, 255).astype(np.uint8), "L")
+    elif image.mode == "F":
+        values = np.asarray(image, dtype=np.float64)
+        scale = 255.0 if values.max(initial=0) <= 1.0 else 1.0
+        image = Image.fromarray(np.clip(values * scale, 0, 255).astype(np.uint8), "L")
+    if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
+        rgba = image.convert("RGBA")
+        background = Image.new("RGBA", rgba.size, (*LETTERBOX_FILL, 255))
+        image = Image.alpha_composite(background, rgba)
+    return image if image.mode == "RGB" else image.convert("RGB")
+
+
+def load_image(path: str | Path) -> Image.Image:
+    """Read an image file as upright 8-bit RGB; YoloError if it cannot be decoded."""
+    path = Path(path)
+    try:
+        with Image.open(path) as image:
+            image.load()
+            return to_rgb(image)
+    except FileNotFoundError:
+        raise YoloError(f"{path}: no such file") from None
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as error:
+        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise YoloError(f"{path}: not a readable image ({reason})") from None
+
+
+@dataclass(frozen=True)
+class Letterbox:
+    """Where an image of ``image_size`` (w, h) lands on a ``canvas_size`` (w, h) canvas.
+
+    The image is scaled by the same factor on both axes to (resized_w, resized_h) and
+    pasted at (offset_x, offset_y). ``as_array`` packs (scale_x, scale_y, offset_x,
+    offset_y, image_w, image_h) for post-processing: original = (canvas - offset) / scale.
+    """
+
+    image_size: tuple[int, int]
+    canvas_size: tuple[int, int]
+
+    @property
+    def resized_size(self) -> tuple[int, int]:
+        (iw, ih), (w, h) = self.image_size, self.canvas_size
+        scale = min(w / iw, h / ih)
+        return max(1, int(iw * scale)), max(1, int(ih * scale))
+
+    @property
+    def offset(self) -> tuple[int, int]:
+        (nw, nh), (w, h) = self.resized_size, self.canvas_size
+        return (w - nw) // 2, (h - nh) // 2
+
+    def as_array(self) -> np.ndarray:
+        (nw, nh), (iw, ih) = self.resized_size, self.image_size
+        return np.array([nw / iw, nh / ih, *self.offset, iw, ih], dtype=np.float32)
+
+
+def letterbox(image: Image.Image | np.ndarray, canvas_size: tuple[int, int]
+              ) -> tuple[np.ndarray, Letterbox]:
+    """Resize keeping the aspect ratio onto a grey canvas of ``canvas_size`` (w, h).
+
+    ``image`` is RGB: a PIL image or a uint8 array (h, w, 3). Shrinking averages pixel
+    areas (OpenCV INTER_AREA, alias-free like PIL's bicubic reduction and 50× faster),
+    enlarging is bicubic. Returns uint8 (h, w, 3) — the model takes it as float32 / 255 —
+    and the geometry to map boxes back.
+    """
+    pixels = np.asarray(image)
+    geometry = Letterbox((pixels.shape[1], pixels.shape[0]), canvas_size)
+    (nw, nh), (dx, dy) = geometry.resized_size, geometry.offset
+    shrinking = nw < pixels.shape[1]
+    resized = cv2.resize(pixels, (nw, nh),
+                         interpolation=cv2.INTER_AREA if shrinking else cv2.INTER_CUBIC)
+    canvas = np.full((canvas_size[1], canvas_size[0], 3), LETTERBOX_FILL, dtype=np.uint8)
+    canvas[dy:dy + nh, dx:dx + nw] = resized
+    return canvas, geometry
+
+
+@lru_cache(maxsize=64)
+def class_colors(num_classes: int) -> tuple[tuple[int, int, int], ...]:
+    """One bright colour per class, evenly spaced hues in a fixed shuffled order."""
+    hues = [colorsys.hsv_to_rgb(i / num_classes, 1.0, 1.0) for i in range(num_classes)]
+    order = np.random.default_rng(10101).permutation(num_classes)
+    return tuple(tuple(int(c * 255) for c in hues[i]) for i in order)
+
+
+@lru_cache(maxsize=16)
+def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
+    return ImageFont.load_default(size=size)
+
+
+def draw_detections(image: Image.Image, detections: list[dict], num_classes: int) -> Image.Image:
+    """A copy of ``image`` with each detection's box and "<class> <score>" label drawn.
+
+    ``detections`` are dicts with "class_id", "class_name", "score" and "box"
+    ([x_min, y_min, x_max, y_max] in this image's pixels).
+    """
+    image = image.copy()
+    width, height = image.size
+    font = _font(max(8, int(np.floor(0.03 * height + 0.5))))
+    thickness = max(1, (width + height) // 300)
+    colors = class_colors(num_classes)
+    draw = ImageDraw.Draw(image)
+    for detection in reversed(detections):
+        color = colors[detection["class_id"] % len(colors)]
+        label = f"{detection['class_name']} {detection['score']:.2f}"
+        x0, y0, x1, y1 = (int(np.floor(v + 0.5)) for v in detection["box"])
+        x0, y0 = max(0, x0), max(0, y0)
+        x1, y1 = min(width - 1, x1), min(height - 1, y1)
+        left, top, right, bottom = draw.textbbox((0, 0), label, font=font)
+        text_w, text_h = right - left, bottom - top
+        text_y = y0 - text_h - 2 if y0 - text_h - 2 >= 0 else y0 + 1
+        for i in range(thickness):
+            draw.rectangle([x0 + i, y0 + i, x1 - i, y1 - i], outline=color)
+        draw.rectangle([x0, text_y, x0 + text_w + 2, text_y + text_h + 2], fill=color)
+        draw.text((x0 + 1 - left, text_y + 1 - top), label, fill=(0, 0, 0), font=font)
+    return image
