@@ -33,3 +33,20 @@ def random_weights(tmp_path_factory):
         return made[key]
 
     return make
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory, tiny_weights):
+    """The real yolov3-tiny converted by convert.py's code: a full .h5 with metadata."""
+    from yolo3.convert import darknet_to_keras
+
+    path = tmp_path_factory.mktemp("models") / "yolo-tiny.h5"
+    darknet_to_keras(CFG / "yolov3-tiny.cfg", tiny_weights, path, log=lambda *a: None)
+    return path
+
+
+@pytest.fixture(scope="session")
+def tiny_yolo(tiny_model):
+    from yolo import YOLO
+
+    return YOLO(model_path=str(tiny_model))

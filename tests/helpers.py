@@ -73,3 +73,60 @@ def relative_error(actual, expected) -> float:
     """‖a − b‖ / ‖b‖."""
     actual, expected = np.asarray(actual, np.float64), np.asarray(expected, np.float64)
     return float(np.linalg.norm(actual - expected) / np.linalg.norm(expected))
+
+
+SAMPLE = REPO / "model_data" / "sample.jpg"
+
+
+def sigmoid(x):
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+def reference_detections(raw_heads: list[np.ndarray], masks, anchors: np.ndarray,
+                         num_classes: int, input_hw, image_hw, score=0.3, iou=0.45,
+                         max_per_class=20) -> list[tuple[int, float, np.ndarray]]:
+    """keras-yolo3's yolo_eval written out in NumPy, independently of yolo3.postprocess.
+
+    raw_heads: NHWC raw outputs, batch 1. Returns (class, score, [x0, y0, x1, y1]) in
+    original-image pixels, using keras-yolo3's letterbox correction (rounded new shape).
+    """
+    all_boxes, all_scores = [], []
+    for raw, mask in zip(raw_heads, masks):
+        gh, gw = raw.shape[1:3]
+        feats = raw[0].reshape(gh, gw, len(mask), num_classes + 5).astype(np.float64)
+        col, row = np.meshgrid(np.arange(gw), np.arange(gh))
+        xy = (sigmoid(feats[..., :2]) + np.stack([col, row], -1)[:, :, None]) / [gw, gh]
+        wh = np.exp(feats[..., 2:4]) * anchors[list(mask)] / [input_hw[1], input_hw[0]]
+        # keras-yolo3 yolo_correct_boxes, in (y, x) order
+        new_shape = np.round(np.array(image_hw) * min(np.array(input_hw) / np.array(image_hw)))
+        offset = (np.array(input_hw) - new_shape) / 2.0 / np.array(input_hw)
+        scale = np.array(input_hw) / new_shape
+        yx = (xy[..., ::-1] - offset) * scale
+        hw = wh[..., ::-1] * scale
+        mins, maxes = yx - hw / 2, yx + hw / 2
+        boxes = np.concatenate([mins, maxes], -1) * np.tile(image_hw, 2)
+        all_boxes.append(boxes.reshape(-1, 4)[:, [1, 0, 3, 2]])  # → x0, y0, x1, y1
+        all_scores.append((sigmoid(feats[..., 4:5]) * sigmoid(feats[..., 5:])).reshape(
+            -1, num_classes))
+    boxes, scores = np.concatenate(all_boxes), np.concatenate(all_scores)
+    results = []
+    for c in range(num_classes):
+        keep = np.where(scores[:, c] >= score)[0]
+        order = keep[np.argsort(-scores[keep, c], kind="stable")]
+        chosen = []
+        for i in order:
+            if len(chosen) == max_per_class:
+                break
+            if all(box_iou(boxes[i], boxes[j]) <= iou for j in chosen):
+                chosen.append(i)
+        results += [(c, float(scores[i, c]), boxes[i]) for i in chosen]
+    return results
+
+
+def box_iou(a, b) -> float:
+    """IoU of two [x0, y0, x1, y1] boxes."""
+    iw = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    ih = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = iw * ih
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return inter / union if union > 0 else 0.0
