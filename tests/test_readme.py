@@ -17,6 +17,7 @@ def test_readme_states_install_run_and_test_commands():
     assert "pip install -r requirements.txt" in install_and_run
     assert "python -m yolo3.download yolov3-tiny" in install_and_run
     assert "python convert.py cfg/yolov3-tiny.cfg" in install_and_run
+    assert "python yolo_video.py" in install_and_run and "model_data/sample.jpg" in install_and_run
     assert "pytest" in test
 
 
