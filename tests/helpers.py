@@ -55,8 +55,9 @@ def write_random_weights(path: Path, config: DarknetConfig, seed: int = 0,
 def run_script(*args: str, cwd: Path = REPO, timeout: float = 600) -> subprocess.CompletedProcess:
     """Run a repo script as a user would: ``python <script> args...``."""
     env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
-    return subprocess.run([sys.executable, *args], cwd=cwd, capture_output=True, text=True,
-                          timeout=timeout, env=env)
+    script, *rest = args
+    return subprocess.run([sys.executable, str(REPO / script), *rest], cwd=cwd,
+                          capture_output=True, text=True, timeout=timeout, env=env)
 
 
 def opencv_outputs(cfg_path: Path, weights_path: Path, images: np.ndarray,

@@ -258,10 +258,10 @@ def convert_export(data_dir: Path, sets: list[str], classes: list[str] | None,
         classes = sorted({o.name for record, _ in records.values() for o in record.objects
                           if keep_difficult or not o.difficult})
     index = {name: i for i, name in enumerate(classes)}
-    result: dict[str, list[Annotation]] = {}
-    for set_name, ids in export.sets.items():
-        result[set_name] = [_annotation(records[i], index, keep_difficult, report)
-                            for i in ids if i in records]
+    converted = {i: _annotation(entry, index, keep_difficult, report)
+                 for i, entry in records.items()}
+    result = {name: [converted[i] for i in ids if i in converted]
+              for name, ids in export.sets.items()}
     spaced = sum(" " in a.path for lines in result.values() for a in lines)
     if spaced:
         report.add("image paths with spaces (kept; read them with yolo3.annotations)",
