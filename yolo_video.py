@@ -17,7 +17,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from yolo3.cli import ArgumentParser, run
+from yolo3.cli import ArgumentParser, inference_only_process, run
 
 YOLO_OPTIONS = ("model_path", "anchors_path", "classes_path", "gpu_num", "score", "iou",
                 "model_image_size", "max_per_class", "class_agnostic")
@@ -95,6 +95,7 @@ def parse_args(argv):
 
 def main(argv=None) -> int:
     args = parse_args(argv)
+    inference_only_process()
     from yolo import YOLO
     from yolo3 import detect_files
 

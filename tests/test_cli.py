@@ -43,3 +43,15 @@ def test_usage_error_is_one_line(capsys):
     assert info.value.code == 2
     expected = "tool: error: argument --n: invalid int value: 'x' (see --help)\n"
     assert capsys.readouterr().err == expected
+
+
+def test_inference_only_setting_waits_for_a_fresh_process(monkeypatch):
+    """Once TensorFlow is imported (as here), the promise cannot be made any more."""
+    import tensorflow  # noqa: F401
+
+    from yolo3.cli import inference_only_process
+
+    monkeypatch.delenv("TF_ONEDNN_ASSUME_FROZEN_WEIGHTS", raising=False)
+    inference_only_process()
+    import os
+    assert "TF_ONEDNN_ASSUME_FROZEN_WEIGHTS" not in os.environ

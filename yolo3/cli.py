@@ -41,6 +41,18 @@ def quiet_tensorflow() -> None:
             os.close(saved)
 
 
+def inference_only_process() -> None:
+    """Let oneDNN keep convolution weights pre-arranged between calls (≈10 % faster).
+
+    TF_ONEDNN_ASSUME_FROZEN_WEIGHTS=1 promises TensorFlow that no weight changes for the
+    life of the process: call this only in processes that never train (yolo_video.py,
+    evaluate.py), and before TensorFlow is imported.
+    """
+    if "tensorflow" in sys.modules:
+        return
+    os.environ.setdefault("TF_ONEDNN_ASSUME_FROZEN_WEIGHTS", "1")
+
+
 def run(main: Callable[[Sequence[str] | None], int | None], argv: Sequence[str] | None = None,
         prog: str | None = None) -> int:
     """Call ``main(argv)``; turn expected failures into ``prog: error: ...`` and exit code 1.

@@ -116,8 +116,9 @@ class Detector:
         self.class_names = loaded.class_names
         self.input_size = (height, width)
         self.nms = nms or NmsSettings()
-        self.model = fold_batchnorm(loaded.model, loaded.config) if fold and _has_darknet_names(
-            loaded.model, loaded.config) else loaded.model
+        foldable = fold and _has_darknet_names(loaded.model, loaded.config)
+        self.model = (fold_batchnorm(loaded.model, loaded.config, self.input_size) if foldable
+                      else loaded.model)
         self._graph = tf.function(self._detect_graph, input_signature=[
             tf.TensorSpec((None, height, width, 3), tf.uint8),
             tf.TensorSpec((None, 6), tf.float32)])

@@ -115,14 +115,17 @@ def get_darknet_weights(model: keras.Model, config: DarknetConfig) -> dict[int, 
     return convs
 
 
-def fold_batchnorm(model: keras.Model, config: DarknetConfig) -> keras.Model:
+def fold_batchnorm(model: keras.Model, config: DarknetConfig,
+                   input_shape: tuple[int | None, int | None] | None = None) -> keras.Model:
     """An inference copy of ``model`` with each BatchNormalization folded into its conv.
 
     y = gamma * (conv(x) - mean) / sqrt(var + eps) + beta becomes conv'(x) + b' with
     kernel' = kernel * gamma / sqrt(var + eps) and b' = beta - mean * gamma / sqrt(var + eps),
     which lets TensorFlow fuse convolution, bias and LeakyReLU into one kernel.
+    ``input_shape`` (height, width) fixes the input size (default: the model's own).
     """
-    folded = build_model(config, tuple(model.input_shape[1:3]), name=model.name, folded=True)
+    shape = input_shape or tuple(model.input_shape[1:3])
+    folded = build_model(config, shape, name=model.name, folded=True)
     for conv in config.convs:
         weights = model.get_layer(f"conv_{conv.index}").get_weights()
         target = folded.get_layer(f"conv_{conv.index}")
