@@ -1,0 +1,94 @@
+#!/usr/bin/env python
+"""Measure detection quality on a labelled list: VOC mAP@0.5, COCO AP, PR curves.
+
+    python evaluate.py --annot_file project/val_list.txt --classes_path project/classes.txt \\
+        --model_path outputs/trained_model.h5 --output_dir eval/
+    python evaluate.py --annot_file project/val_list.txt --classes_path project/classes.txt \\
+        --detections detections.json --output_dir eval/
+
+Writes <output_dir>/metrics.json (voc_map50, per_class_ap50, coco_map, ap50, ap75,
+per-class precision/recall/F1, ...) and <output_dir>/pr_curves/*.png, and prints a table.
+Detection for evaluation keeps boxes from score 0.001 (100 per class and image); --score
+sets the threshold for precision, recall and F1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from yolo3.cli import ArgumentParser, inference_only_process, quiet_tensorflow, run
+
+
+def parse_args(argv):
+    from yolo_video import fraction, image_size
+
+    parser = ArgumentParser(description=__doc__.split("\n\n")[0],
+                            formatter_class=argparse.RawDescriptionHelpFormatter,
+                            epilog=__doc__.split("\n\n", 1)[1])
+    parser.add_argument("--annot_file", "--annot-file", type=Path, required=True,
+                        help="training-list file with the ground truth")
+    parser.add_argument("--classes_path", "--classes-path", type=Path, required=True,
+                        help="class names, one per line")
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--model_path", "--model-path", type=Path, help="model file")
+    source.add_argument("--detections", type=Path,
+                        help="detections JSON as yolo_video.py --json writes it")
+    parser.add_argument("--anchors_path", "--anchors-path", type=Path,
+                        help="anchors, for models that do not carry them")
+    parser.add_argument("--output_dir", "--output-dir", type=Path, required=True)
+    parser.add_argument("--score", type=fraction, default=0.3,
+                        help="score threshold for precision, recall and F1 (default 0.3)")
+    parser.add_argument("--iou", type=fraction, default=0.45, help="NMS IoU (default 0.45)")
+    parser.add_argument("--model_image_size", "--model-image-size", type=image_size,
+                        default=(416, 416), help="network input (default 416)")
+    parser.add_argument("--batch_size", "--batch-size", type=int, default=8)
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    args = parser.parse_args(argv)
+    if args.anchors_path and not args.model_path:
+        parser.error("--anchors_path applies to --model_path")
+    return args
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    inference_only_process()
+    quiet_tensorflow()
+    from dataclasses import replace
+
+    from yolo3.annotations import read_lines
+    from yolo3.datafiles import read_class_names
+    from yolo3.evaluation import (
+        EVAL_NMS,
+        detect_annotations,
+        evaluate,
+        format_table,
+        match_paths,
+        read_detections_json,
+        write_report,
+    )
+
+    annotations = read_lines(args.annot_file)
+    class_names = read_class_names(args.classes_path)
+    if args.model_path:
+        from yolo3.detector import Detector, open_model
+
+        loaded = open_model(args.model_path, args.anchors_path, args.classes_path)
+        detector = Detector(loaded, args.model_image_size, replace(EVAL_NMS, iou=args.iou))
+        detections, unreadable = detect_annotations(detector, annotations, args.batch_size,
+                                                    progress=not args.quiet)
+        for path in unreadable:
+            print(f"skipped: {path}: not a readable image", file=sys.stderr)
+        annotations = [a for a in annotations if a.path not in set(unreadable)]
+    else:
+        detections = match_paths(annotations, read_detections_json(args.detections))
+    metrics, voc = evaluate(annotations, detections, class_names, args.score)
+    write_report(metrics, voc, class_names, args.output_dir)
+    print(format_table(metrics))
+    print(f"Wrote {args.output_dir / 'metrics.json'} and {len(voc.curves)} PR curves.")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(run(main))

@@ -1,0 +1,176 @@
+"""Detection quality: Pascal VOC AP@0.5 (computed here) and COCO AP (through faster-coco-eval).
+
+Inputs, per image: ground truth boxes (G, 4) with classes (G,), and detections (D, 4) with
+scores (D,) and classes (D,); boxes are [x_min, y_min, x_max, y_max] in image pixels.
+IoU uses continuous areas (no "+1 pixel" as in the old VOC devkit), as COCO does.
+
+VOC AP follows the VOC2010+ devkit: detections of a class are ranked by score; each one
+is matched to the ground-truth box it overlaps most; it is a true positive when that IoU
+exceeds 0.5 and the box was not matched before, otherwise a false positive. AP is the area
+under the precision envelope over all recall points.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+@dataclass
+class ImageResult:
+    """Ground truth and detections of one image (see the module doc for shapes)."""
+
+    gt_boxes: np.ndarray
+    gt_classes: np.ndarray
+    det_boxes: np.ndarray
+    det_scores: np.ndarray
+    det_classes: np.ndarray
+
+    @classmethod
+    def from_lists(cls, gt_boxes, gt_classes, det_boxes, det_scores, det_classes):
+        return cls(np.asarray(gt_boxes, np.float64).reshape(-1, 4),
+                   np.asarray(gt_classes, np.int64).reshape(-1),
+                   np.asarray(det_boxes, np.float64).reshape(-1, 4),
+                   np.asarray(det_scores, np.float64).reshape(-1),
+                   np.asarray(det_classes, np.int64).reshape(-1))
+
+
+def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """IoU of (N, 4) and (M, 4) xyxy boxes: (N, M)."""
+    lt = np.maximum(a[:, None, :2], b[None, :, :2])
+    rb = np.minimum(a[:, None, 2:], b[None, :, 2:])
+    inter = np.prod(np.clip(rb - lt, 0, None), axis=2)
+    area_a = np.prod(a[:, 2:] - a[:, :2], axis=1)
+    area_b = np.prod(b[:, 2:] - b[:, :2], axis=1)
+    union = area_a[:, None] + area_b[None, :] - inter
+    return np.divide(inter, union, out=np.zeros_like(inter), where=union > 0)
+
+
+def match_image(result: ImageResult, iou_threshold: float = 0.5) -> np.ndarray:
+    """True-positive flags (D,) for one image's detections, VOC rule, class by class."""
+    tp = np.zeros(len(result.det_scores), dtype=bool)
+    for c in np.unique(result.det_classes):
+        dets = np.flatnonzero(result.det_classes == c)
+        gts = np.flatnonzero(result.gt_classes == c)
+        if not len(gts):
+            continue
+        dets = dets[np.argsort(-result.det_scores[dets], kind="stable")]
+        iou = box_iou(result.det_boxes[dets], result.gt_boxes[gts])
+        best = iou.argmax(axis=1)
+        taken = np.zeros(len(gts), dtype=bool)
+        for row, det in enumerate(dets):
+            j = best[row]
+            if iou[row, j] > iou_threshold and not taken[j]:
+                tp[det] = taken[j] = True
+    return tp
+
+
+def average_precision(recall: np.ndarray, precision: np.ndarray) -> float:
+    """VOC2010+ all-point interpolated AP from a ranked list's recall and precision."""
+    r = np.concatenate([[0.0], recall, [1.0]])
+    p = np.concatenate([[0.0], precision, [0.0]])
+    p = np.maximum.accumulate(p[::-1])[::-1]
+    changes = np.flatnonzero(r[1:] != r[:-1])
+    return float(np.sum((r[changes + 1] - r[changes]) * p[changes + 1]))
+
+
+@dataclass
+class ClassCurve:
+    """Ranked detections of one class: precision and recall after each, and its AP."""
+
+    ap: float
+    precision: np.ndarray
+    recall: np.ndarray
+    scores: np.ndarray
+    num_gt: int
+    num_det: int
+
+
+@dataclass
+class VocMetrics:
+    curves: dict[int, ClassCurve] = field(default_factory=dict)
+    without_gt: list[int] = field(default_factory=list)
+
+    @property
+    def mean_ap(self) -> float:
+        return float(np.mean([c.ap for c in self.curves.values()])) if self.curves else 0.0
+
+
+def voc_metrics(results: list[ImageResult], num_classes: int,
+                iou_threshold: float = 0.5) -> VocMetrics:
+    """Per-class AP@iou_threshold; classes without ground truth are left out of the mean."""
+    flags = [match_image(r, iou_threshold) for r in results]
+    scores = np.concatenate([r.det_scores for r in results] or [np.zeros(0)])
+    classes = np.concatenate([r.det_classes for r in results] or [np.zeros(0, np.int64)])
+    tp = np.concatenate(flags or [np.zeros(0, bool)])
+    gt_counts = np.bincount(np.concatenate([r.gt_classes for r in results] or
+                                           [np.zeros(0, np.int64)]), minlength=num_classes)
+    metrics = VocMetrics()
+    for c in range(num_classes):
+        if gt_counts[c] == 0:
+            metrics.without_gt.append(c)
+            continue
+        mine = np.flatnonzero(classes == c)
+        order = mine[np.argsort(-scores[mine], kind="stable")]
+        hits = np.cumsum(tp[order])
+        precision = hits / np.arange(1, len(order) + 1)
+        recall = hits / gt_counts[c]
+        metrics.curves[c] = ClassCurve(average_precision(recall, precision), precision,
+                                       recall, scores[order], int(gt_counts[c]), len(order))
+    return metrics
+
+
+def counts_at(curve: ClassCurve, threshold: float) -> tuple[int, int, int]:
+    """(true positives, false positives, ground truths) among detections ≥ threshold."""
+    kept = int(np.sum(curve.scores >= threshold))
+    tp = int(round(curve.recall[kept - 1] * curve.num_gt)) if kept else 0
+    return tp, kept - tp, curve.num_gt
+
+
+def precision_recall_f1(tp: int, fp: int, num_gt: int) -> tuple[float, float, float]:
+    precision = tp / (tp + fp) if tp + fp else 0.0
+    recall = tp / num_gt if num_gt else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return precision, recall, f1
+
+
+COCO_KEYS = ("coco_map", "ap50", "ap75", "ap_small", "ap_medium", "ap_large")
+
+
+def coco_dicts(results: list[ImageResult], num_classes: int) -> tuple[dict, list[dict]]:
+    """The ground truth and detections in COCO's JSON layout (image ids = list positions)."""
+    images, annotations, detections = [], [], []
+    for image_id, r in enumerate(results):
+        images.append({"id": image_id})
+        for box, c in zip(r.gt_boxes, r.gt_classes):
+            w, h = float(box[2] - box[0]), float(box[3] - box[1])
+            annotations.append({"id": len(annotations) + 1, "image_id": image_id,
+                                "category_id": int(c), "bbox": [float(box[0]), float(box[1]),
+                                                                w, h],
+                                "area": w * h, "iscrowd": 0})
+        for box, score, c in zip(r.det_boxes, r.det_scores, r.det_classes):
+            detections.append({"image_id": image_id, "category_id": int(c), "score": float(score),
+                               "bbox": [float(box[0]), float(box[1]), float(box[2] - box[0]),
+                                        float(box[3] - box[1])]})
+    categories = [{"id": c, "name": str(c)} for c in range(num_classes)]
+    return {"images": images, "annotations": annotations, "categories": categories}, detections
+
+
+def coco_metrics(results: list[ImageResult], num_classes: int) -> dict[str, float]:
+    """COCO AP@[.5:.95], AP50, AP75 and AP by object size (-1 where a size has no boxes)."""
+    from faster_coco_eval import COCO, COCOeval_faster
+
+    ground_truth, detections = coco_dicts(results, num_classes)
+    if not detections or not ground_truth["annotations"]:
+        return dict.fromkeys(COCO_KEYS, 0.0)
+    with contextlib.redirect_stdout(io.StringIO()):
+        gt = COCO(ground_truth)
+        evaluator = COCOeval_faster(gt, gt.loadRes(detections), "bbox",
+                                    print_function=lambda *args, **kwargs: None)
+        evaluator.evaluate()
+        evaluator.accumulate()
+        evaluator.summarize()
+    return {key: float(v) for key, v in zip(COCO_KEYS, evaluator.stats[:6])}
