@@ -327,12 +327,14 @@ def _infer_layers(config: DarknetConfig) -> None:
 
 
 def with_classes(config: DarknetConfig, num_classes: int,
-                 anchors: np.ndarray | None = None) -> DarknetConfig:
-    """The same network for another class count (and optionally other anchors).
+                 anchors: np.ndarray | None = None,
+                 masks: list[list[int]] | None = None) -> DarknetConfig:
+    """The same network for another class count (and optionally other anchors and masks).
 
-    Rewrites ``classes`` (and ``anchors``/``num``) in every [yolo] section and ``filters`` in
-    the convolution before it, leaving every other line of the cfg as it was. ``anchors`` is
-    (N, 2), (width, height) in input pixels, with N equal to the cfg's anchor count.
+    Rewrites ``classes`` (and ``anchors``/``num``, ``mask``) in every [yolo] section and
+    ``filters`` in the convolution before it, leaving every other line of the cfg as it
+    was. ``anchors`` is (N, 2), (width, height) in input pixels, with N equal to the cfg's
+    anchor count; ``masks`` gives each head's anchor indices, as many as before.
     """
     if num_classes < 1:
         raise CfgError("the class count must be positive")
@@ -341,14 +343,18 @@ def with_classes(config: DarknetConfig, num_classes: int,
         if len(anchors) != len(config.anchors):
             raise CfgError(f"{len(anchors)} anchors given; {config.source} uses "
                            f"{len(config.anchors)}")
+    if masks is not None and [len(m) for m in masks] != [len(h.mask) for h in config.heads]:
+        raise CfgError(f"masks {masks} do not fit the heads of {config.source}")
     edits: dict[int, dict[str, str]] = {}
-    for head in config.heads:
+    for number, head in enumerate(config.heads):
         edits[config.layers[head.conv_index].line] = {
             "filters": str(len(head.mask) * (num_classes + 5))}
         yolo_edit = {"classes": str(num_classes)}
         if anchors is not None:
             yolo_edit["anchors"] = format_anchors(anchors)
             yolo_edit["num"] = str(len(anchors))
+        if masks is not None:
+            yolo_edit["mask"] = ",".join(str(m) for m in masks[number])
         edits[config.layers[head.index].line] = yolo_edit
     starts = {s.line: s for s in [config.net, *config.layers] if s.line}
     lines: list[str] = []

@@ -88,21 +88,26 @@ class Letterbox:
         return np.array([nw / iw, nh / ih, *self.offset, iw, ih], dtype=np.float32)
 
 
+def resize(pixels: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """Resize a uint8 (h, w, 3) array to ``size`` (w, h): pixel-area averaging where it
+    shrinks (alias-free like PIL's bicubic reduction, far faster), bicubic where it grows."""
+    shrinking = size[0] < pixels.shape[1] or size[1] < pixels.shape[0]
+    return cv2.resize(pixels, size, interpolation=cv2.INTER_AREA if shrinking
+                      else cv2.INTER_CUBIC)
+
+
 def letterbox(image: Image.Image | np.ndarray, canvas_size: tuple[int, int]
               ) -> tuple[np.ndarray, Letterbox]:
     """Resize keeping the aspect ratio onto a grey canvas of ``canvas_size`` (w, h).
 
-    ``image`` is RGB: a PIL image or a uint8 array (h, w, 3). Shrinking averages pixel
-    areas (OpenCV INTER_AREA, alias-free like PIL's bicubic reduction and 50× faster),
-    enlarging is bicubic. Returns uint8 (h, w, 3) — the model takes it as float32 / 255 —
+    ``image`` is RGB: a PIL image or a uint8 array (h, w, 3), resized with :func:`resize`.
+    Returns uint8 (h, w, 3) — the model takes it as float32 / 255 —
     and the geometry to map boxes back.
     """
     pixels = np.asarray(image)
     geometry = Letterbox((pixels.shape[1], pixels.shape[0]), canvas_size)
     (nw, nh), (dx, dy) = geometry.resized_size, geometry.offset
-    shrinking = nw < pixels.shape[1]
-    resized = cv2.resize(pixels, (nw, nh),
-                         interpolation=cv2.INTER_AREA if shrinking else cv2.INTER_CUBIC)
+    resized = resize(pixels, (nw, nh))
     canvas = np.full((canvas_size[1], canvas_size[0], 3), LETTERBOX_FILL, dtype=np.uint8)
     canvas[dy:dy + nh, dx:dx + nw] = resized
     return canvas, geometry

@@ -1,0 +1,87 @@
+"""Training targets: which head, cell and anchor is responsible for each ground-truth box.
+
+keras-yolo3's assignment: a box goes to the anchor whose shape (width, height, both
+corner-aligned) overlaps it best among all anchors, in the head whose mask holds that
+anchor, at the cell containing the box centre. Two boxes on the same cell and anchor:
+the later one wins.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from yolo3.darknet import DarknetConfig
+
+
+def head_strides(config: DarknetConfig) -> list[int]:
+    """Input pixels per grid cell of each head, followed through the cfg's layers."""
+    strides: list[float] = []
+    for index, section in enumerate(config.layers):
+        prev = strides[index - 1] if index else 1.0
+        if section.kind in ("convolutional", "maxpool"):
+            strides.append(prev * section.get_int("stride", 1))
+        elif section.kind == "upsample":
+            strides.append(prev / section.get_int("stride", 2))
+        elif section.kind == "route":
+            ref = section.get_ints("layers")[0]
+            strides.append(strides[index + ref if ref < 0 else ref])
+        else:
+            strides.append(prev)
+    return [int(strides[head.conv_index]) for head in config.heads]
+
+
+def head_grids(config: DarknetConfig, input_hw: tuple[int, int]) -> list[tuple[int, int]]:
+    """(grid_h, grid_w) of each head for an input of ``input_hw`` (height, width)."""
+    return [(input_hw[0] // s, input_hw[1] // s) for s in head_strides(config)]
+
+
+def build_targets(boxes: np.ndarray, config: DarknetConfig,
+                  input_hw: tuple[int, int]) -> list[np.ndarray]:
+    """One target array per head, (grid_h, grid_w, anchors, 5 + classes) float32.
+
+    boxes: (N, 5) rows of x_min, y_min, x_max, y_max (network-input pixels) and class id.
+    Each responsible slot holds [x, y, w, h] of the box normalised to the input (centre
+    and size), objectness 1 and a one-hot class.
+    """
+    num_classes = config.num_classes
+    grids = head_grids(config, input_hw)
+    targets = [np.zeros((gh, gw, len(head.mask), 5 + num_classes), np.float32)
+               for head, (gh, gw) in zip(config.heads, grids)]
+    boxes = np.asarray(boxes, np.float32).reshape(-1, 5)
+    wh = boxes[:, 2:4] - boxes[:, 0:2]
+    boxes = boxes[(wh > 0).all(axis=1)]
+    if not len(boxes):
+        return targets
+    height, width = input_hw
+    centre = (boxes[:, 0:2] + boxes[:, 2:4]) / 2 / [width, height]
+    size = (boxes[:, 2:4] - boxes[:, 0:2]) / [width, height]
+    anchors = config.anchors
+    inter = (np.minimum(boxes[:, None, 2] - boxes[:, None, 0], anchors[None, :, 0])
+             * np.minimum(boxes[:, None, 3] - boxes[:, None, 1], anchors[None, :, 1]))
+    areas = ((boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1]))[:, None]
+    best = np.argmax(inter / (areas + anchors.prod(axis=1)[None, :] - inter), axis=1)
+    for target, head, (gh, gw) in zip(targets, config.heads, grids):
+        for slot, anchor in enumerate(head.mask):
+            for b in np.flatnonzero(best == anchor):
+                i = min(int(centre[b, 0] * gw), gw - 1)
+                j = min(int(centre[b, 1] * gh), gh - 1)
+                target[j, i, slot] = 0
+                target[j, i, slot, 0:2] = centre[b]
+                target[j, i, slot, 2:4] = size[b]
+                target[j, i, slot, 4] = 1
+                target[j, i, slot, 5 + int(boxes[b, 4])] = 1
+    return targets
+
+
+def padded_boxes(boxes: np.ndarray, input_hw: tuple[int, int], max_boxes: int) -> np.ndarray:
+    """(max_boxes, 4) normalised [x, y, w, h] of the image's boxes, zero rows after them.
+
+    The loss compares every prediction with all of an image's boxes (not only those of
+    the same head, as keras-yolo3 did) to decide which predictions to ignore.
+    """
+    height, width = input_hw
+    boxes = np.asarray(boxes, np.float32).reshape(-1, 5)[:max_boxes]
+    out = np.zeros((max_boxes, 4), np.float32)
+    out[:len(boxes), 0:2] = (boxes[:, 0:2] + boxes[:, 2:4]) / 2 / [width, height]
+    out[:len(boxes), 2:4] = (boxes[:, 2:4] - boxes[:, 0:2]) / [width, height]
+    return out
