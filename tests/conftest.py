@@ -50,3 +50,13 @@ def tiny_yolo(tiny_model):
     from yolo import YOLO
 
     return YOLO(model_path=str(tiny_model))
+
+
+@pytest.fixture(scope="session")
+def shapes_export(tmp_path_factory):
+    """A 40-image synthetic VoTT-style export (3 classes) under <tmp>/data."""
+    from synthetic import make_dataset
+
+    root = tmp_path_factory.mktemp("shapes")
+    make_dataset(root / "data", images=40, seed=3)
+    return root

@@ -251,6 +251,18 @@ def choose_strategy(gpu_num: int) -> tf.distribute.Strategy:
 # callbacks
 
 
+def current_lr(model: keras.Model) -> float:
+    return float(keras.ops.convert_to_numpy(model.optimizer.learning_rate))
+
+
+class LearningRateLogger(keras.callbacks.Callback):
+    """Puts the epoch's learning rate into the logs, so the CSV log has it for every epoch."""
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is not None:
+            logs["learning_rate"] = current_lr(self.model)
+
+
 class StateSaver(keras.callbacks.Callback):
     """After each epoch: last weights and {epoch, learning_rate, best_val_loss}, for resume."""
 
@@ -267,7 +279,7 @@ class StateSaver(keras.callbacks.Callback):
         with atomic_output(self.folder / "last.weights.h5") as tmp:
             tmp.unlink()
             self.model.save_weights(tmp)
-        lr = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
+        lr = current_lr(self.model)
         write_text_atomic(self.folder / "state.json", json.dumps(
             {"epoch": epoch + 1, "learning_rate": lr, "best": self.best,
              "monitor": self.monitor}) + "\n")
@@ -372,6 +384,7 @@ def train(settings: TrainSettings) -> dict:
     reporter = MetricsReporter(log)
     saver = StateSaver(checkpoints, monitor, state.get("best") if state else None)
     common = [
+        LearningRateLogger(),
         keras.callbacks.ModelCheckpoint(str(checkpoints / "best.weights.h5"), monitor=monitor,
                                         save_best_only=True, save_weights_only=True,
                                         initial_value_threshold=saver.best),
