@@ -16,7 +16,7 @@ CLASSES = ("circle", "square", "triangle")
 
 
 def _background(rng, height, width):
-    base = rng.integers(40, 200, 3)
+    base = rng.integers(60, 170, 3)
     noise = rng.normal(0, 25, (height // 8 + 1, width // 8 + 1, 3))
     texture = cv2.resize(noise, (width, height), interpolation=cv2.INTER_CUBIC)
     stripes = 20 * np.sin(np.arange(width) / rng.uniform(3, 12))[None, :, None]
@@ -33,6 +33,15 @@ def _draw(image, kind, box, colour):
     else:
         points = np.array([[(x0 + x1) // 2, y0], [x0, y1], [x1, y1]], np.int32)
         cv2.fillPoly(image, [points], colour)
+
+
+def _contrasting_colour(rng, background) -> tuple[int, int, int]:
+    """A saturated colour at least 100 levels away from the region's mean colour."""
+    while True:
+        colour = rng.integers(0, 256, 3)
+        colour[rng.integers(3)] = rng.choice([0, 255])
+        if np.abs(colour - background).sum() >= 100:
+            return tuple(int(c) for c in colour)
 
 
 def make_dataset(root: Path, images: int = 120, seed: int = 0, val_every: int = 5) -> Path:
@@ -52,7 +61,7 @@ def make_dataset(root: Path, images: int = 120, seed: int = 0, val_every: int = 
             w, h = min(w, width - 2), min(h, height - 2)
             x0, y0 = int(rng.integers(0, width - w)), int(rng.integers(0, height - h))
             kind = CLASSES[int(rng.integers(len(CLASSES)))]
-            colour = tuple(int(c) for c in rng.integers(0, 256, 3))
+            colour = _contrasting_colour(rng, image[y0:y0 + h, x0:x0 + w].mean(axis=(0, 1)))
             _draw(image, kind, (x0, y0, x0 + w, y0 + h), colour)
             objects.append((kind, x0, y0, x0 + w, y0 + h))
         name = f"img_{i:04d}"

@@ -1,0 +1,96 @@
+#!/usr/bin/env python
+"""Training speed and quality on the synthetic shapes dataset (tests/synthetic.py).
+
+1. Throughput: images per second training YOLOv3-tiny with the real tf.data pipeline
+   (decode, augmentation, targets) vs on the same batches pre-built as tensors.
+   Target: pipeline ≥ 90 % of pre-built.
+2. With --map: train YOLOv3-tiny from scratch with project/train_azureml.py and report
+   the validation mAP@0.5 and the wall time. Target: ≥ 0.8 within 10 minutes.
+
+Run from the repository root:  python benchmarks/bench_training.py [--map]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+REPO = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(REPO), str(REPO / "tests")]
+
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+from synthetic import make_dataset as make_shapes  # noqa: E402
+from yolo3.darknet import load_cfg, with_classes  # noqa: E402
+from yolo3.data import make_dataset  # noqa: E402
+from yolo3.model import build_model  # noqa: E402
+from yolo3.training import YoloTrainer  # noqa: E402
+from yolo3.voc import convert_export  # noqa: E402
+
+import keras  # noqa: E402, I001
+
+
+def throughput(annotations, config, input_hw, batch, steps, rounds) -> tuple[float, float]:
+    pipeline = make_dataset(annotations, config, input_hw, batch, training=True, seed=1)
+    cached = list(pipeline.take(steps))
+    images = tf.concat([b[0] for b in cached], 0)
+    targets = tuple(tf.concat([b[1][i] for b in cached], 0) for i in range(len(cached[0][1])))
+    prebuilt = tf.data.Dataset.from_tensor_slices((images, targets)).batch(batch).repeat()
+    trainer = YoloTrainer(build_model(config, input_hw), config, input_hw)
+    trainer.compile(optimizer=keras.optimizers.Adam(1e-4))
+    trainer.fit(prebuilt, steps_per_epoch=3, epochs=1, verbose=0)  # build and trace
+    rates = {"pipeline": [], "prebuilt": []}
+    for _ in range(rounds):
+        for name, data in (("pipeline", pipeline), ("prebuilt", prebuilt)):
+            start = time.perf_counter()
+            trainer.fit(data, steps_per_epoch=steps, epochs=1, verbose=0)
+            rates[name].append(steps * batch / (time.perf_counter() - start))
+    return statistics.median(rates["pipeline"]), statistics.median(rates["prebuilt"])
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--map", action="store_true", help="also run the 10-minute mAP test")
+    parser.add_argument("--input_size", type=int, default=416)
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args()
+    ok = True
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        make_shapes(root / "data", images=300, seed=1)
+        per_set, classes, _ = convert_export(root / "data", ["train"], None, progress=False)
+        config = with_classes(load_cfg(REPO / "cfg/yolov3-tiny.cfg"), len(classes))
+        hw = (args.input_size, args.input_size)
+        real, prebuilt = throughput(per_set["train"], config, hw, 8, 20, args.rounds)
+        ratio = real / prebuilt
+        ok &= ratio >= 0.9
+        print(f"{'measure':<52}{'value':>10}{'target':>10}")
+        print(f"{f'tiny-{args.input_size} train img/s, real pipeline':<52}{real:>10.1f}")
+        print(f"{f'tiny-{args.input_size} train img/s, pre-built tensors':<52}{prebuilt:>10.1f}")
+        print(f"{'pipeline / pre-built':<52}{ratio:>10.2f}{'≥0.90':>10}")
+        if args.map:
+            start = time.perf_counter()
+            subprocess.run([sys.executable, str(REPO / "project/train_azureml.py"),
+                            "--data_path", str(root), "--num_clusters", "6",
+                            "--input_size", "128", "--epochs", "90", "--output_dir",
+                            str(root / "out")], check=True, stdout=subprocess.DEVNULL)
+            minutes = (time.perf_counter() - start) / 60
+            metrics = json.loads((root / "out" / "metrics.json").read_text())
+            ok &= metrics["voc_map50"] >= 0.8 and minutes <= 10
+            print(f"{'from-scratch tiny-128, 90 epochs: val mAP@0.5':<52}"
+                  f"{metrics['voc_map50']:>10.3f}{'≥0.80':>10}")
+            print(f"{'  wall time, minutes':<52}{minutes:>10.1f}{'≤10':>10}")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

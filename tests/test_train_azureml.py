@@ -1,0 +1,44 @@
+"""project/train_azureml.py as Azure ML (or a user) runs it."""
+
+from __future__ import annotations
+
+import sys
+
+from helpers import REPO, run_script
+
+
+def test_fine_tune_from_converted_tiny_weights(tmp_path, shapes_export, tiny_model):
+    result = run_script("project/train_azureml.py", "--data_path", str(shapes_export),
+                        "--data_dir", "data", "--weights", str(tiny_model), "--num_clusters",
+                        "6", "--input_size", "128", "--epochs", "2", "--frozen_epochs", "1",
+                        "--learning_rate", "0.001", "--output_dir", str(tmp_path / "outputs"),
+                        timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    out = result.stdout
+    assert (f"Loaded pretrained weights from {tiny_model} into 22 layers; 2 skipped "
+            "(fresh: conv_15, conv_22).") in out
+    assert "Epochs 1–1: 22 of 24 layers frozen, learning rate 0.001." in out
+    assert "Epochs 2–2: 0 of 24 layers frozen, learning rate 0.0001." in out
+    assert "Done: 2 epochs" in out
+    assert (tmp_path / "outputs" / "trained_model.h5").is_file()
+
+
+def test_runs_without_any_azure_package(tmp_path, shapes_export):
+    blocker = ("import runpy, sys; sys.modules['azureml'] = None; sys.modules['mlflow'] = None;"
+               f" sys.argv = sys.argv[1:]; runpy.run_path({str(REPO / 'project/train_azureml.py')!r},"
+               " run_name='__main__')")
+    import subprocess
+
+    result = subprocess.run(
+        [sys.executable, "-c", blocker, "train_azureml.py", "--data_path", str(shapes_export),
+         "--num_clusters", "6", "--input_size", "96", "--epochs", "1", "--no_evaluation",
+         "--output_dir", str(tmp_path / "o")], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "Done: 1 epochs" in result.stdout
+
+
+def test_bad_data_folder_is_one_line(tmp_path):
+    result = run_script("project/train_azureml.py", "--data_path", str(tmp_path), "--data_dir",
+                        "missing", "--output_dir", str(tmp_path / "o"))
+    assert result.returncode == 1
+    assert result.stderr.strip() == f"train_azureml.py: error: {tmp_path / 'missing'}: no such folder"
