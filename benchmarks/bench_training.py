@@ -26,17 +26,15 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 REPO = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(REPO), str(REPO / "tests")]
 
-import numpy as np  # noqa: E402
+import keras  # noqa: E402, I001
 import tensorflow as tf  # noqa: E402
-
 from synthetic import make_dataset as make_shapes  # noqa: E402
+
 from yolo3.darknet import load_cfg, with_classes  # noqa: E402
 from yolo3.data import make_dataset  # noqa: E402
 from yolo3.model import build_model  # noqa: E402
 from yolo3.training import YoloTrainer  # noqa: E402
 from yolo3.voc import convert_export  # noqa: E402
-
-import keras  # noqa: E402, I001
 
 
 def throughput(annotations, config, input_hw, batch, steps, rounds) -> tuple[float, float]:

@@ -60,3 +60,44 @@ def shapes_export(tmp_path_factory):
     root = tmp_path_factory.mktemp("shapes")
     make_dataset(root / "data", images=40, seed=3)
     return root
+
+
+DEV_KEY = ("Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/"
+           "KBHBeksoGMGw==")
+
+
+@pytest.fixture(scope="session")
+def azurite(tmp_path_factory):
+    """A real Blob service: Azurite (installed by .ci/run with npm) on a free local port."""
+    import socket
+    import subprocess
+    import time
+
+    from helpers import REPO
+
+    binary = REPO / "node_modules" / ".bin" / "azurite-blob"
+    assert binary.exists(), "Azurite missing: run `npm install --no-save azurite@3.35.0`"
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    location = tmp_path_factory.mktemp("azurite")
+    process = subprocess.Popen(
+        [str(binary), "--blobHost", "127.0.0.1", "--blobPort", str(port), "--location",
+         str(location), "--skipApiVersionCheck", "--disableTelemetry", "--silent"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 30
+    while time.time() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            break
+        except OSError:
+            time.sleep(0.1)
+    else:
+        process.kill()
+        raise RuntimeError("Azurite did not start")
+    url = f"http://127.0.0.1:{port}/devstoreaccount1"
+    yield {"account": "devstoreaccount1", "key": DEV_KEY, "url": url,
+           "connection_string": (f"DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;"
+                                 f"AccountKey={DEV_KEY};BlobEndpoint={url};")}
+    process.terminate()
+    process.wait(timeout=10)

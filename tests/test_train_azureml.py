@@ -24,9 +24,9 @@ def test_fine_tune_from_converted_tiny_weights(tmp_path, shapes_export, tiny_mod
 
 
 def test_runs_without_any_azure_package(tmp_path, shapes_export):
+    script = str(REPO / "project/train_azureml.py")
     blocker = ("import runpy, sys; sys.modules['azureml'] = None; sys.modules['mlflow'] = None;"
-               f" sys.argv = sys.argv[1:]; runpy.run_path({str(REPO / 'project/train_azureml.py')!r},"
-               " run_name='__main__')")
+               f" sys.argv = sys.argv[1:]; runpy.run_path({script!r}, run_name='__main__')")
     import subprocess
 
     result = subprocess.run(
@@ -41,4 +41,5 @@ def test_bad_data_folder_is_one_line(tmp_path):
     result = run_script("project/train_azureml.py", "--data_path", str(tmp_path), "--data_dir",
                         "missing", "--output_dir", str(tmp_path / "o"))
     assert result.returncode == 1
-    assert result.stderr.strip() == f"train_azureml.py: error: {tmp_path / 'missing'}: no such folder"
+    missing = tmp_path / "missing"
+    assert result.stderr.strip() == f"train_azureml.py: error: {missing}: no such folder"
