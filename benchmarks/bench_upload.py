@@ -21,6 +21,7 @@ sys.path.insert(0, str(REPO))
 
 from yolo3.blob import local_files, resolve_credentials, upload_folder  # noqa: E402
 
+EXTRA = os.environ.get("AZURITE_EXTRA", "").split()
 KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
 
 
@@ -31,7 +32,7 @@ def start_azurite(location: Path) -> tuple[subprocess.Popen, str]:
     process = subprocess.Popen(
         [str(REPO / "node_modules/.bin/azurite-blob"), "--blobHost", "127.0.0.1", "--blobPort",
          str(port), "--location", str(location), "--skipApiVersionCheck", "--disableTelemetry",
-         "--silent"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+         "--silent", *EXTRA], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     for _ in range(300):
         try:
             socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
