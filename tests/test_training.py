@@ -144,3 +144,45 @@ def test_mirrored_strategy_on_two_logical_cpus(tmp_path, shapes_export):
     assert result.returncode == 0, result.stderr[-3000:]
     assert "2 replica(s) (MirroredStrategy)" in result.stdout
     assert "epochs 1" in result.stdout
+
+
+def test_multi_worker_strategy_with_two_local_workers(tmp_path, shapes_export):
+    """Two processes with TF_CONFIG, as Azure ML's TensorFlow distribution starts them."""
+    import os
+    import socket
+
+    ports = []
+    for _ in range(2):
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            ports.append(probe.getsockname()[1])
+    cluster = {"worker": [f"127.0.0.1:{port}" for port in ports]}
+    script = textwrap.dedent(f"""
+        import sys
+        sys.path.insert(0, {str(REPO)!r})
+        from pathlib import Path
+        from yolo3.training import TrainSettings, train
+        summary = train(TrainSettings(output_dir=Path(sys.argv[1]),
+                        data_path=Path({str(shapes_export)!r}), num_clusters=6,
+                        input_size=96, batch_size=8, epochs=1, evaluate=False))
+        print("loss", summary["final_loss"])
+    """)
+    workers = []
+    for index in range(2):
+        env = dict(os.environ, TF_CONFIG=json.dumps(
+            {"cluster": cluster, "task": {"type": "worker", "index": index}}))
+        workers.append(subprocess.Popen(
+            [sys.executable, "-c", script, str(tmp_path / f"worker{index}")], env=env,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
+    outputs = []
+    try:
+        for worker in workers:
+            out, err = worker.communicate(timeout=300)
+            assert worker.returncode == 0, err[-3000:]
+            outputs.append(out)
+    finally:
+        for worker in workers:
+            worker.kill()
+    assert all("2 replica(s) (CollectiveAllReduceStrategy)" in out for out in outputs)
+    losses = [line for out in outputs for line in out.splitlines() if line.startswith("loss")]
+    assert len(losses) == 2 and losses[0] == losses[1]  # the workers trained one model

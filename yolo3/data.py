@@ -81,4 +81,8 @@ def make_dataset(annotations: list[Annotation], config: DarknetConfig,
     else:
         dataset = tf.data.Dataset.range(count).map(lambda i: (i, tf.constant(0, tf.int64)))
     dataset = dataset.map(load_tf, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    options = tf.data.Options()
+    # several workers split the batches between them (there are no files to split)
+    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+    dataset = dataset.with_options(options)
     return dataset.batch(batch_size, drop_remainder=training).prefetch(tf.data.AUTOTUNE)
