@@ -10,7 +10,6 @@ re-run only sends what is missing or changed.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
 import re
 import sys
@@ -21,8 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from yolo3.errors import YoloError
+from yolo3.files import file_md5
 
-CHUNK = 4 << 20
 RETRIES = 4
 
 
@@ -94,14 +93,6 @@ def redact(text: str, secrets: list[str]) -> str:
     return re.sub(r"(AccountKey|SharedAccessSignature|sig)=[^;&\s'\"]+", r"\1=***", text)
 
 
-def md5_of(path: Path) -> bytes:
-    digest = hashlib.md5()
-    with open(path, "rb") as f:
-        while chunk := f.read(CHUNK):
-            digest.update(chunk)
-    return digest.digest()
-
-
 def local_files(folder: Path, prefix: str = "") -> list[tuple[Path, str]]:
     """(file, blob name) for every file under ``folder``, sorted."""
     if not folder.is_dir():
@@ -167,7 +158,7 @@ def upload_folder(credentials: Credentials, container: str, folder: Path, prefix
     send_one = upload or send
 
     def work(path: Path, name: str) -> str:
-        size, md5 = path.stat().st_size, md5_of(path)
+        size, md5 = path.stat().st_size, file_md5(path)
         if existing.get(name) == (size, md5):
             with lock:
                 report.skipped.append(name)

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from yolo3.errors import YoloError
-from yolo3.files import atomic_output
+from yolo3.files import atomic_output, file_md5
 
 CHUNK = 1 << 20
 
@@ -57,11 +57,7 @@ def cache_dir() -> Path:
 
 
 def md5_of(path: Path) -> str:
-    digest = hashlib.md5()
-    with open(path, "rb") as f:
-        while chunk := f.read(CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
+    return file_md5(path).hex()
 
 
 def _copy_with_progress(source, dest, total: int | None, label: str, progress: bool) -> str:
