@@ -139,7 +139,7 @@ def _spellings(name: str) -> list[str]:
     return list(dict.fromkeys(forms))
 
 
-def read_image_set(path: Path, report: Report) -> list[str]:
+def read_image_set(path: Path) -> list[str]:
     """Ids listed in one image-set file: ``<id>`` or VoTT's ``<id> 1|-1`` lines."""
     ids = []
     for line in path.read_text(encoding="utf-8-sig", errors="replace").splitlines():
@@ -179,7 +179,7 @@ def locate_export(data_dir: Path, sets: list[str], report: Report) -> Export:
             main.glob(f"*_{name}.txt"))
         if files and files[0].name != f"{name}.txt":
             kind = "vott"
-        ids = [i for f in files for i in read_image_set(f, report)]
+        ids = [i for f in files for i in read_image_set(f)]
         unique = list(dict.fromkeys(ids))
         if len(unique) < len(ids) and kind == "vocdevkit":
             report.add("repeated ids in an image set", name, len(ids) - len(unique))
