@@ -186,3 +186,40 @@ def test_multi_worker_strategy_with_two_local_workers(tmp_path, shapes_export):
     assert all("2 replica(s) (CollectiveAllReduceStrategy)" in out for out in outputs)
     losses = [line for out in outputs for line in out.splitlines() if line.startswith("loss")]
     assert len(losses) == 2 and losses[0] == losses[1]  # the workers trained one model
+
+
+def test_metrics_go_to_mlflow_and_an_active_azure_ml_run(monkeypatch):
+    import types
+
+    from yolo3.training import MetricsReporter
+
+    logged = []
+    fake_mlflow = types.SimpleNamespace(
+        log_metric=lambda name, value, step=None: logged.append(("mlflow", name, value, step)))
+    fake_run = types.SimpleNamespace(id="run-42",
+                                     log=lambda name, value: logged.append(("aml", name, value)))
+    fake_core = types.SimpleNamespace(Run=types.SimpleNamespace(get_context=lambda: fake_run))
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "azureml://example")
+    monkeypatch.setitem(sys.modules, "mlflow", fake_mlflow)
+    monkeypatch.setitem(sys.modules, "azureml", types.SimpleNamespace(core=fake_core))
+    monkeypatch.setitem(sys.modules, "azureml.core", fake_core)
+    reporter = MetricsReporter()
+    reporter.on_epoch_end(3, {"loss": 1.5})
+    reporter.final({"voc_map50": 0.9, "coco_map": 0.5, "ap50": 0.9})
+    assert ("mlflow", "loss", 1.5, 3) in logged and ("aml", "loss", 1.5) in logged
+    assert ("aml", "voc_map50", 0.9) in logged
+
+
+def test_offline_azure_ml_run_and_no_tracking_uri_log_nowhere(monkeypatch):
+    import types
+
+    from yolo3.training import MetricsReporter
+
+    offline = types.SimpleNamespace(id="OfflineRun_123", log=lambda *a: pytest.fail("logged"))
+    fake_core = types.SimpleNamespace(Run=types.SimpleNamespace(get_context=lambda: offline))
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    monkeypatch.setitem(sys.modules, "azureml", types.SimpleNamespace(core=fake_core))
+    monkeypatch.setitem(sys.modules, "azureml.core", fake_core)
+    reporter = MetricsReporter()
+    assert reporter.mlflow is None and reporter.run is None
+    reporter.on_epoch_end(0, {"loss": 2.0})

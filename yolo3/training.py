@@ -298,7 +298,7 @@ class LearningRateLogger(keras.callbacks.Callback):
 
 
 class StateSaver(keras.callbacks.Callback):
-    """After each epoch: last weights and {epoch, learning_rate, best_val_loss}, for resume."""
+    """After each epoch: last weights and {epoch, learning_rate, best score}, for resume."""
 
     def __init__(self, folder: Path, monitor: str, best: float | None):
         super().__init__()
