@@ -223,3 +223,17 @@ def test_offline_azure_ml_run_and_no_tracking_uri_log_nowhere(monkeypatch):
     reporter = MetricsReporter()
     assert reporter.mlflow is None and reporter.run is None
     reporter.on_epoch_end(0, {"loss": 2.0})
+
+
+def test_broken_images_are_left_out_before_training(tmp_path, shapes_export):
+    import shutil
+
+    root = tmp_path / "copy"
+    shutil.copytree(shapes_export, root)
+    images = sorted((root / "data" / "JPEGImages").iterdir())
+    images[0].write_bytes(b"\xff\xd8\xff not a jpeg")
+    images[1].write_bytes(images[1].read_bytes()[:200])  # truncated
+    lines = []
+    summary = train(smoke_settings(root, tmp_path / "out", evaluate=False, log=lines.append))
+    assert summary["epochs_run"] == 1
+    assert any(line.startswith("Note: 2 unreadable images left out") for line in lines)

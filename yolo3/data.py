@@ -12,22 +12,37 @@ prefetched so the model does not wait for data.
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 import tensorflow as tf
 
 from yolo3 import augment
 from yolo3.annotations import Annotation
 from yolo3.darknet import DarknetConfig
+from yolo3.errors import YoloError
 from yolo3.images import load_image
 from yolo3.targets import build_targets, head_grids, padded_boxes
 
 MAX_BOXES = 20
+_WARNED: set[str] = set()
 
 
 def example(annotation: Annotation, config: DarknetConfig, input_hw: tuple[int, int],
             rng: np.random.Generator | None, max_boxes: int = MAX_BOXES):
-    """One training example as NumPy arrays; ``rng`` None means no augmentation."""
-    image = np.asarray(load_image(annotation.path))
+    """One training example as NumPy arrays; ``rng`` None means no augmentation.
+
+    An image that fails to decode mid-run (training checks headers up front, not every
+    byte) becomes a grey picture without boxes, with a warning, instead of stopping.
+    """
+    try:
+        image = np.asarray(load_image(annotation.path))
+    except YoloError as error:
+        if annotation.path not in _WARNED:
+            _WARNED.add(annotation.path)
+            print(f"warning: {error}; used as a blank image", file=sys.stderr)
+        image = np.full((*input_hw, 3), 128, np.uint8)
+        annotation = Annotation(annotation.path, np.zeros((0, 5), np.int64))
     if rng is None:
         pixels, boxes = augment.plain(image, annotation.boxes, input_hw)
     else:

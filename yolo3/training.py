@@ -151,6 +151,24 @@ def gather_annotations(settings: TrainSettings) -> tuple[list[Annotation], list[
     return merged, classes
 
 
+def readable(annotations: list[Annotation], log=print) -> list[Annotation]:
+    """The annotations whose image file opens; a broken image would stop training mid-epoch."""
+    from PIL import Image
+
+    kept, broken = [], []
+    for annotation in annotations:
+        try:
+            with Image.open(annotation.path) as image:
+                image.verify()
+            kept.append(annotation)
+        except (OSError, ValueError, SyntaxError):
+            broken.append(annotation.path)
+    if broken:
+        log(f"Note: {len(broken)} unreadable images left out ({', '.join(broken[:3])}"
+            f"{' …' if len(broken) > 3 else ''})")
+    return kept
+
+
 def split(annotations: list[Annotation], val_split: float, seed: int
           ) -> tuple[list[Annotation], list[Annotation]]:
     """Shuffle with ``seed`` and hold out ``val_split`` of the images for validation."""
@@ -380,6 +398,7 @@ def train(settings: TrainSettings) -> dict:
         keras.mixed_precision.set_global_policy("mixed_float16")
 
     annotations, class_names = gather_annotations(settings)
+    annotations = readable(annotations, log)
     train_set, val_set = split(annotations, settings.val_split, settings.seed)
     if not train_set or not any(len(a.boxes) for a in train_set):
         raise YoloError("no training images with boxes")
