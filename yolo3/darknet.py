@@ -31,6 +31,8 @@ _SECTION_ALIASES = {
     "yolo": "yolo",
 }
 ACTIVATIONS = ("leaky", "linear")
+CFG_DIR = Path(__file__).resolve().parent.parent / "cfg"
+STANDARD_CFGS = {"full": "yolov3.cfg", "tiny": "yolov3-tiny.cfg"}
 
 
 @dataclass(frozen=True)
@@ -214,6 +216,13 @@ def load_cfg(path: str | Path) -> DarknetConfig:
     except UnicodeDecodeError:
         raise CfgError(f"{path}: not a text file") from None
     return parse_cfg(text, str(path))
+
+
+def standard_config(size: str) -> DarknetConfig:
+    """The shipped cfg of YOLOv3 (``"full"``) or YOLOv3-tiny (``"tiny"``)."""
+    if size not in STANDARD_CFGS:
+        raise CfgError(f"model size must be full or tiny, not {size!r}")
+    return load_cfg(CFG_DIR / STANDARD_CFGS[size])
 
 
 def _resolve(config: DarknetConfig, index: int, ref: int, section: Section) -> int:

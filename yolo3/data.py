@@ -29,7 +29,8 @@ _WARNED: set[str] = set()
 
 
 def example(annotation: Annotation, config: DarknetConfig, input_hw: tuple[int, int],
-            rng: np.random.Generator | None, max_boxes: int = MAX_BOXES):
+            rng: np.random.Generator | None, max_boxes: int = MAX_BOXES,
+            grids: list[tuple[int, int]] | None = None):
     """One training example as NumPy arrays; ``rng`` None means no augmentation.
 
     An image that fails to decode mid-run (training checks headers up front, not every
@@ -48,7 +49,7 @@ def example(annotation: Annotation, config: DarknetConfig, input_hw: tuple[int, 
     else:
         pixels, boxes = augment.random(image, annotation.boxes, input_hw, rng)
     boxes = boxes[:max_boxes]
-    return (pixels.astype(np.float32), *build_targets(boxes, config, input_hw),
+    return (pixels.astype(np.float32), *build_targets(boxes, config, input_hw, grids),
             padded_boxes(boxes, input_hw, max_boxes))
 
 
@@ -74,7 +75,8 @@ def make_dataset(annotations: list[Annotation], config: DarknetConfig,
     def load(index, epoch):
         i = int(index)
         rng = np.random.default_rng([seed, int(epoch), i]) if training else None
-        return example(Annotation(paths[i], boxes[i]), config, input_hw, rng)
+        return example(Annotation(paths[i], boxes[i]), config, input_hw, rng,
+                       grids=grids)
 
     out_types = [tf.float32] * (len(grids) + 2)
 

@@ -70,26 +70,21 @@ def detect_images(yolo, input_spec: str, output: str | None, json_path: str | No
     report: dict[str, list[dict]] = {}
     failed: list[str] = []
     found = 0
+    target_of = dict(zip(inputs, targets))
     with tqdm(total=len(inputs), unit="image", disable=len(inputs) < 2, file=sys.stderr) as bar:
-        for start in range(0, len(inputs), batch_size):
-            batch = []
-            for path, target in zip(inputs[start:start + batch_size],
-                                    targets[start:start + batch_size]):
-                try:
-                    batch.append((path, target, load_image(path)))
-                except YoloError as error:
-                    tqdm.write(f"skipped: {error}", file=sys.stderr)
-                    failed.append(str(path))
-            results = yolo.detect_batch([image for _, _, image in batch]) if batch else []
-            for (path, target, image), detections in zip(batch, results):
-                report[str(path)] = detections
-                found += len(detections)
-                try:
-                    _save(draw_detections(image, detections, len(yolo.class_names)), target)
-                except (YoloError, OSError, ValueError) as error:
-                    tqdm.write(f"cannot save {target}: {error}", file=sys.stderr)
-                    failed.append(str(path))
-            bar.update(len(inputs[start:start + batch_size]))
+        for path, image, result in yolo.detector.detect_files(inputs, batch_size):
+            bar.update(1)
+            if image is None:
+                tqdm.write(f"skipped: {result}", file=sys.stderr)
+                failed.append(str(path))
+                continue
+            report[str(path)] = result
+            found += len(result)
+            try:
+                _save(draw_detections(image, result, len(yolo.class_names)), target_of[path])
+            except (YoloError, OSError, ValueError) as error:
+                tqdm.write(f"cannot save {target_of[path]}: {error}", file=sys.stderr)
+                failed.append(str(path))
     if json_path:
         write_text_atomic(json_path, json.dumps(report, indent=1) + "\n")
     done = len(inputs) - len(failed)

@@ -16,7 +16,7 @@ import numpy as np
 import tensorflow as tf
 from PIL import Image
 
-from yolo3.darknet import DarknetConfig, load_cfg, with_classes
+from yolo3.darknet import DarknetConfig, standard_config, with_classes
 from yolo3.datafiles import MODEL_DATA, read_anchors, read_class_names
 from yolo3.errors import YoloError
 from yolo3.images import letterbox, to_rgb
@@ -24,7 +24,6 @@ from yolo3.model import build_model, fold_batchnorm
 from yolo3.modelfile import is_full_model, load_keras2_weights, load_model, read_metadata
 from yolo3.postprocess import NmsSettings, decode_head, non_max_suppression, undo_letterbox
 
-CFG_DIR = Path(__file__).resolve().parent.parent / "cfg"
 DEFAULT_ANCHORS = MODEL_DATA / "yolo_anchors.txt"
 DEFAULT_CLASSES = MODEL_DATA / "coco_classes.txt"
 
@@ -40,11 +39,11 @@ class LoadedModel:
 
 def _standard_config(num_anchors: int) -> DarknetConfig:
     """keras-yolo3's rule: 6 anchors mean YOLOv3-tiny, 9 the full YOLOv3."""
-    names = {9: "yolov3.cfg", 6: "yolov3-tiny.cfg"}
-    if num_anchors not in names:
+    sizes = {9: "full", 6: "tiny"}
+    if num_anchors not in sizes:
         raise YoloError(f"{num_anchors} anchors: a model without a stored cfg needs 9 "
                         "(YOLOv3) or 6 (YOLOv3-tiny)")
-    return load_cfg(CFG_DIR / names[num_anchors])
+    return standard_config(sizes[num_anchors])
 
 
 def open_model(model_path: str | Path, anchors_path: str | Path | None = None,
@@ -161,6 +160,28 @@ class Detector:
         if not images:
             return []
         return self.detect_prepared(*self.prepare(images))
+
+    def detect_files(self, paths: list, batch_size: int = 8):
+        """Read and detect files in batches of ``batch_size``, in order.
+
+        Yields (path, image, detections) for each readable file and (path, None, reason)
+        for the others, so one broken file never stops the rest.
+        """
+        from yolo3.images import load_image
+
+        for start in range(0, len(paths), batch_size):
+            chunk = paths[start:start + batch_size]
+            images, errors = [], []
+            for path in chunk:
+                try:
+                    images.append(load_image(path))
+                    errors.append(None)
+                except YoloError as error:
+                    images.append(None)
+                    errors.append(str(error))
+            found = iter(self.detect_batch([image for image in images if image is not None]))
+            for path, image, error in zip(chunk, images, errors):
+                yield (path, image, next(found)) if image is not None else (path, None, error)
 
     def detect(self, image: Image.Image | np.ndarray) -> list[dict]:
         return self.detect_batch([image])[0]

@@ -29,23 +29,17 @@ def detect_annotations(detector, annotations: list[Annotation], batch_size: int 
     """Run ``detector`` over the annotated images: {path: detections}, unreadable paths."""
     from tqdm import tqdm
 
-    from yolo3.images import load_image
-
     found: dict[str, list[dict]] = {}
     unreadable: list[str] = []
-    with tqdm(total=len(annotations), unit="image", disable=not progress,
+    paths = [annotation.path for annotation in annotations]
+    with tqdm(total=len(paths), unit="image", disable=not progress,
               file=sys.stderr, desc="detecting") as bar:
-        for start in range(0, len(annotations), batch_size):
-            batch = []
-            for annotation in annotations[start:start + batch_size]:
-                try:
-                    batch.append((annotation.path, load_image(annotation.path)))
-                except YoloError:
-                    unreadable.append(annotation.path)
-            if batch:
-                results = detector.detect_batch([image for _, image in batch])
-                found.update({path: dets for (path, _), dets in zip(batch, results)})
-            bar.update(len(annotations[start:start + batch_size]))
+        for path, image, result in detector.detect_files(paths, batch_size):
+            if image is None:
+                unreadable.append(path)
+            else:
+                found[path] = result
+            bar.update(1)
     return found, unreadable
 
 

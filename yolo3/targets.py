@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from yolo3.anchors import shape_iou
 from yolo3.darknet import DarknetConfig
 
 
@@ -35,16 +36,17 @@ def head_grids(config: DarknetConfig, input_hw: tuple[int, int]) -> list[tuple[i
     return [(input_hw[0] // s, input_hw[1] // s) for s in head_strides(config)]
 
 
-def build_targets(boxes: np.ndarray, config: DarknetConfig,
-                  input_hw: tuple[int, int]) -> list[np.ndarray]:
+def build_targets(boxes: np.ndarray, config: DarknetConfig, input_hw: tuple[int, int],
+                  grids: list[tuple[int, int]] | None = None) -> list[np.ndarray]:
     """One target array per head, (grid_h, grid_w, anchors, 5 + classes) float32.
 
     boxes: (N, 5) rows of x_min, y_min, x_max, y_max (network-input pixels) and class id.
     Each responsible slot holds [x, y, w, h] of the box normalised to the input (centre
-    and size), objectness 1 and a one-hot class.
+    and size), objectness 1 and a one-hot class. ``grids`` (from :func:`head_grids`) saves
+    walking the cfg for every image.
     """
     num_classes = config.num_classes
-    grids = head_grids(config, input_hw)
+    grids = grids or head_grids(config, input_hw)
     targets = [np.zeros((gh, gw, len(head.mask), 5 + num_classes), np.float32)
                for head, (gh, gw) in zip(config.heads, grids)]
     boxes = np.asarray(boxes, np.float32).reshape(-1, 5)
@@ -55,11 +57,7 @@ def build_targets(boxes: np.ndarray, config: DarknetConfig,
     height, width = input_hw
     centre = (boxes[:, 0:2] + boxes[:, 2:4]) / 2 / [width, height]
     size = (boxes[:, 2:4] - boxes[:, 0:2]) / [width, height]
-    anchors = config.anchors
-    inter = (np.minimum(boxes[:, None, 2] - boxes[:, None, 0], anchors[None, :, 0])
-             * np.minimum(boxes[:, None, 3] - boxes[:, None, 1], anchors[None, :, 1]))
-    areas = ((boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1]))[:, None]
-    best = np.argmax(inter / (areas + anchors.prod(axis=1)[None, :] - inter), axis=1)
+    best = np.argmax(shape_iou(boxes[:, 2:4] - boxes[:, 0:2], config.anchors), axis=1)
     for target, head, (gh, gw) in zip(targets, config.heads, grids):
         for slot, anchor in enumerate(head.mask):
             for b in np.flatnonzero(best == anchor):

@@ -20,14 +20,13 @@ import numpy as np
 import tensorflow as tf
 
 from yolo3.annotations import Annotation, read_lines, write_lines
-from yolo3.darknet import DarknetConfig, load_cfg, with_classes
+from yolo3.darknet import DarknetConfig, standard_config, with_classes
 from yolo3.datafiles import format_anchors, read_anchors, read_class_names
 from yolo3.errors import YoloError
 from yolo3.files import atomic_output, write_text_atomic
 from yolo3.loss import TERMS, yolo_loss
 from yolo3.model import build_model
 
-CFG_DIR = Path(__file__).resolve().parent.parent / "cfg"
 STAGE2_LR_FACTOR = 0.1
 
 
@@ -180,12 +179,6 @@ def split(annotations: list[Annotation], val_split: float, seed: int
     return [annotations[i] for i in order[count:]], val
 
 
-def base_config(size: str) -> DarknetConfig:
-    if size not in ("full", "tiny"):
-        raise YoloError(f"--model_size must be full or tiny, not {size!r}")
-    return load_cfg(CFG_DIR / ("yolov3.cfg" if size == "full" else "yolov3-tiny.cfg"))
-
-
 def partition_masks(num_anchors: int, num_heads: int) -> list[list[int]]:
     """Anchors sorted by area, the largest to the first (coarsest) head, each used once."""
     per_head = num_anchors // num_heads
@@ -199,7 +192,7 @@ def model_config(size: str, num_classes: int, anchors: np.ndarray) -> DarknetCon
     Masks are re-partitioned (keras-yolo3's tiny masks 3,4,5 / 1,2,3 never train anchor 0;
     that only suits Darknet's own tiny anchors).
     """
-    base = base_config(size)
+    base = standard_config(size)
     if len(anchors) != len(base.anchors):
         raise YoloError(f"a {size} model needs {len(base.anchors)} anchors, got {len(anchors)}")
     order = np.argsort(anchors.prod(axis=1), kind="stable")
@@ -402,7 +395,7 @@ def train(settings: TrainSettings) -> dict:
     train_set, val_set = split(annotations, settings.val_split, settings.seed)
     if not train_set or not any(len(a.boxes) for a in train_set):
         raise YoloError("no training images with boxes")
-    k = len(base_config(settings.size).anchors)
+    k = len(standard_config(settings.size).anchors)
     anchors = choose_anchors(settings, train_set, k)
     config = model_config(settings.size, len(class_names), anchors)
     input_hw = (settings.input_size, settings.input_size)
