@@ -86,15 +86,24 @@ def parse_args(argv):
     mode.add_argument("--local", type=Path, metavar="DATA_ROOT",
                       help="run the job's command here, with DATA_ROOT as the mounted data")
     parser.add_argument("--no-wait", action="store_true", help="submit and return")
+    parser.add_argument("--verbose", action="store_true",
+                        help="show the Azure SDK's own text when signing in fails")
     return parser.parse_args(argv)
 
 
 def job_settings(args):
+    """SETTINGS with the flags given on top; YoloError naming the first impossible one."""
     from yolo3.azure_job import JobSettings
+    from yolo3.errors import YoloError
 
     values = dict(SETTINGS)
     values.update({name: getattr(args, name) for name in FLAGS.values() if hasattr(args, name)})
-    return JobSettings(**values)
+    settings = JobSettings(**values)
+    flag_of = {name: flag for flag, name in FLAGS.items()}
+    for name, problem in settings.problems().items():
+        where = flag_of[name] if hasattr(args, name) else f"SETTINGS[{name!r}]"
+        raise YoloError(f"{where} {problem}")
+    return settings
 
 
 def main(argv=None) -> int:
@@ -102,6 +111,10 @@ def main(argv=None) -> int:
 
     args = parse_args(argv)
     settings = job_settings(args)
+    if not args.dry_run and not args.local:
+        from yolo3.azure_submit import read_workspace_config
+
+        read_workspace_config(settings)  # before the snapshot and any sign-in
     code = build_snapshot(BUILD / "snapshot")
     if args.local:
         return run_local(settings, code, args.local)
@@ -111,7 +124,7 @@ def main(argv=None) -> int:
     from yolo3 import azure_submit
 
     submit = azure_submit.submit_v2 if args.sdk == "v2" else azure_submit.submit_v1
-    submit(settings, code, wait=not args.no_wait)
+    submit(settings, code, wait=not args.no_wait, verbose=args.verbose)
     return 0
 
 

@@ -41,6 +41,9 @@ def parse_args(argv):
     parser.add_argument("--classes_path", type=Path,
                         help="class names, one per line (default: model_data/"
                              "coco_classes.txt when the cfg has 80 classes)")
+    parser.add_argument("--allow_nonfinite", action="store_true",
+                        help="convert weights holding NaN/infinite values or negative "
+                             "variances (a warning instead of an error)")
     parser.add_argument("--to_darknet", action="store_true",
                         help="export a Keras model to Darknet .weights (and .cfg)")
     parser.add_argument("--cfg", type=Path,
@@ -51,8 +54,10 @@ def parse_args(argv):
         names = ("keras_model output_weights" if args.to_darknet
                  else "config_path weights_path output_path")
         parser.error(f"expected {wanted} paths ({names}), got {len(args.paths)}")
-    if args.to_darknet and (args.weights_only or args.plot_model or args.classes_path):
-        parser.error("-w, -p and --classes_path apply to Darknet → Keras only")
+    if args.to_darknet and (args.weights_only or args.plot_model or args.classes_path
+                            or args.allow_nonfinite):
+        parser.error("-w, -p, --classes_path and --allow_nonfinite apply to Darknet → Keras "
+                     "only")
     if not args.to_darknet and args.cfg:
         parser.error("--cfg applies to --to_darknet only")
     args.paths = [Path(p) for p in args.paths]
@@ -68,7 +73,8 @@ def main(argv=None) -> int:
         convert.keras_to_darknet(*args.paths, cfg_path=args.cfg)
     else:
         convert.darknet_to_keras(*args.paths, weights_only=args.weights_only,
-                                 classes_path=args.classes_path, plot=args.plot_model)
+                                 classes_path=args.classes_path, plot=args.plot_model,
+                                 allow_nonfinite=args.allow_nonfinite)
     return 0
 
 

@@ -10,6 +10,11 @@ Writes <output_dir>/metrics.json (voc_map50, per_class_ap50, coco_map, ap50, ap7
 per-class precision/recall/F1, ...) and <output_dir>/pr_curves/*.png, and prints a table.
 Detection for evaluation keeps boxes from score 0.001 (100 per class and image); --score
 sets the threshold for precision, recall and F1.
+
+A listed image and an entry of --detections are the same image when their paths are
+spelt alike, when they name the same file (relative paths taken from --image_root, default
+the current folder), or when the entry is the only one ending in the same file name and
+folders. Listed images without an entry are warned about; none matching is an error.
 """
 
 from __future__ import annotations
@@ -18,7 +23,15 @@ import argparse
 import sys
 from pathlib import Path
 
-from yolo3.cli import ArgumentParser, inference_only_process, quiet_tensorflow, run
+from yolo3.cli import (
+    ArgumentParser,
+    add_max_pixels,
+    apply_max_pixels,
+    inference_only_process,
+    quiet_tensorflow,
+    run,
+)
+from yolo3.errors import YoloError
 
 
 def parse_args(argv):
@@ -44,7 +57,11 @@ def parse_args(argv):
     parser.add_argument("--model_image_size", "--model-image-size", type=image_size,
                         default=(416, 416), help="network input (default 416)")
     parser.add_argument("--batch_size", "--batch-size", type=int, default=8)
+    parser.add_argument("--image_root", "--image-root", type=Path,
+                        help="folder the list's relative image paths start from (default: "
+                             "the current folder)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_max_pixels(parser)
     args = parser.parse_args(argv)
     if args.anchors_path and not args.model_path:
         parser.error("--anchors_path applies to --model_path")
@@ -53,12 +70,24 @@ def parse_args(argv):
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    inference_only_process()
-    quiet_tensorflow()
+    apply_max_pixels(args)
     from dataclasses import replace
 
-    from yolo3.annotations import read_lines
+    from yolo3.annotations import Annotation, check_boxes, read_lines
     from yolo3.datafiles import read_class_names
+    from yolo3.files import check_writable, refuse_overwriting_inputs
+
+    inputs = [args.annot_file, args.classes_path, args.model_path, args.detections,
+              args.anchors_path]
+    refuse_overwriting_inputs([args.output_dir, args.output_dir / "metrics.json"], inputs)
+    annotations = read_lines(args.annot_file)
+    class_names = read_class_names(args.classes_path)
+    check_boxes(annotations, len(class_names), str(args.annot_file))
+    if not annotations:
+        raise YoloError(f"{args.annot_file}: no images listed")
+    check_writable(args.output_dir / "metrics.json")
+    inference_only_process()
+    quiet_tensorflow()
     from yolo3.evaluation import (
         EVAL_NMS,
         detect_annotations,
@@ -69,20 +98,28 @@ def main(argv=None) -> int:
         write_report,
     )
 
-    annotations = read_lines(args.annot_file)
-    class_names = read_class_names(args.classes_path)
     if args.model_path:
         from yolo3.detector import Detector, open_model
 
         loaded = open_model(args.model_path, args.anchors_path, args.classes_path)
         detector = Detector(loaded, args.model_image_size, replace(EVAL_NMS, iou=args.iou))
+        if args.image_root:
+            annotations = [Annotation(str(args.image_root / a.path), a.boxes)
+                           for a in annotations]
         detections, unreadable = detect_annotations(detector, annotations, args.batch_size,
                                                     progress=not args.quiet)
         for path in unreadable:
             print(f"skipped: {path}: not a readable image", file=sys.stderr)
+        if len(unreadable) == len(annotations):
+            raise YoloError(f"none of the {len(annotations)} images of {args.annot_file} could "
+                            "be read" + ("" if args.image_root else
+                                         " (relative paths start from the current folder; "
+                                         "see --image_root)"))
         annotations = [a for a in annotations if a.path not in set(unreadable)]
     else:
-        detections = match_paths(annotations, read_detections_json(args.detections))
+        detections = match_paths(annotations, read_detections_json(args.detections),
+                                 args.image_root,
+                                 log=lambda message: print(message, file=sys.stderr))
     metrics, voc = evaluate(annotations, detections, class_names, args.score)
     write_report(metrics, voc, class_names, args.output_dir)
     print(format_table(metrics))

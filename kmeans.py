@@ -16,7 +16,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from yolo3.cli import ArgumentParser, run
+from yolo3.cli import ArgumentParser, add_max_pixels, apply_max_pixels, run
+from yolo3.errors import YoloError
 
 
 def parse_args(argv):
@@ -35,6 +36,7 @@ def parse_args(argv):
     parser.add_argument("--restarts", type=int, default=10,
                         help="k-means runs, the best is kept (default 10)")
     parser.add_argument("--plot", type=Path, help="draw boxes and anchors to this PNG")
+    add_max_pixels(parser)
     args = parser.parse_args(argv)
     if args.num_clusters < 1 or args.restarts < 1 or args.input_size < 0:
         parser.error("--num_clusters and --restarts must be ≥ 1, --input_size ≥ 0")
@@ -45,12 +47,20 @@ def parse_args(argv):
 
 def main(argv=None) -> int:
     from yolo3.anchors import box_shapes, cluster_anchors, plot_anchors
-    from yolo3.annotations import read_lines
+    from yolo3.annotations import check_boxes, read_lines
     from yolo3.datafiles import format_anchors
-    from yolo3.files import write_text_atomic
+    from yolo3.files import check_writable, refuse_overwriting_inputs, write_text_atomic
 
     args = parse_args(argv)
-    shapes, skipped = box_shapes(read_lines(args.annot_file), args.input_size)
+    apply_max_pixels(args)
+    refuse_overwriting_inputs([args.out_file, args.plot], [args.annot_file])
+    if args.plot is not None and args.plot == args.out_file:
+        raise YoloError("--plot and --out_file name the same file")
+    annotations = read_lines(args.annot_file)
+    check_boxes(annotations, source=str(args.annot_file))
+    for path in filter(None, (args.out_file, args.plot)):
+        check_writable(path)
+    shapes, skipped = box_shapes(annotations, args.input_size)
     for note in skipped:
         print(f"Note: {note}", file=sys.stderr)
     result = cluster_anchors(shapes, args.num_clusters, seed=args.seed, restarts=args.restarts)

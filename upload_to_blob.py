@@ -38,9 +38,13 @@ def parse_args(argv):
                         help="upload every file, even unchanged ones")
     parser.add_argument("--workers", type=int, default=8, help="parallel uploads (default 8)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.add_argument("--verbose", action="store_true",
+                        help="show the Azure SDK's own text when signing in fails")
     args = parser.parse_args(argv)
     if not args.container:
         parser.error("give --container (or set STORAGE_CONTAINER_NAME_RAWDATA)")
+    if args.workers < 1:
+        parser.error("--workers must be at least 1")
     return args
 
 
@@ -52,7 +56,8 @@ def main(argv=None) -> int:
         if getattr(args, flag):
             print(f"warning: --{flag} is visible in shell history and process lists; prefer "
                   f"the environment variable", file=sys.stderr)
-    credentials = resolve_credentials(args.account, args.key, args.sas, args.account_url)
+    credentials = resolve_credentials(args.account, args.key, args.sas, args.account_url,
+                                      verbose=args.verbose)
     report = upload_folder(credentials, args.container, args.dir, args.prefix, args.overwrite,
                            args.workers, progress=not args.quiet)
     print(f"Uploaded {len(report.uploaded)} files ({report.bytes_sent / 1e6:.1f} MB), skipped "

@@ -16,7 +16,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from yolo3.cli import ArgumentParser, run
+from yolo3.cli import ArgumentParser, add_max_pixels, apply_max_pixels, run
 
 
 def parse_args(argv):
@@ -36,6 +36,7 @@ def parse_args(argv):
     parser.add_argument("--coco_images", "--coco-images", type=Path,
                         help="folder of the COCO images (default: --data_dir)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_max_pixels(parser)
     return parser.parse_args(argv)
 
 
@@ -44,12 +45,21 @@ def main(argv=None) -> int:
     from yolo3.coco import convert_coco
     from yolo3.datafiles import read_class_names
     from yolo3.errors import YoloError
-    from yolo3.files import write_text_atomic
+    from yolo3.files import check_writable, refuse_overwriting_inputs, write_text_atomic
     from yolo3.voc import convert_export
 
     args = parse_args(argv)
+    apply_max_pixels(args)
     classes_path = args.classes_path or args.out_dir / "classes.txt"
     given = read_class_names(classes_path) if classes_path.exists() else None
+    lists = [args.out_dir / f"{set_name}_list.txt" for set_name in args.sets]
+    refuse_overwriting_inputs([*lists, None if given else classes_path],
+                              [args.coco, classes_path if given else None])
+    if len(set(lists)) < len(lists) or classes_path in lists:
+        raise YoloError("--sets repeat a name, or a list would replace the classes file")
+    for target in [*lists, None if given else classes_path]:
+        if target is not None:
+            check_writable(target)
     if args.coco:
         lines, coco_names, report = convert_coco(args.coco, args.coco_images or args.data_dir)
         if given and given != coco_names:

@@ -17,7 +17,13 @@ from __future__ import annotations
 import argparse
 import sys
 
-from yolo3.cli import ArgumentParser, inference_only_process, run
+from yolo3.cli import (
+    ArgumentParser,
+    add_max_pixels,
+    apply_max_pixels,
+    inference_only_process,
+    run,
+)
 
 YOLO_OPTIONS = ("model_path", "anchors_path", "classes_path", "gpu_num", "score", "iou",
                 "model_image_size", "max_per_class", "class_agnostic")
@@ -85,6 +91,7 @@ def parse_args(argv):
                         help="images per forward pass in image mode (default 8)")
     parser.add_argument("--no_window", "--no-window", dest="show", action="store_false",
                         default=None, help="video mode: never open a display window")
+    add_max_pixels(parser)
     args = parser.parse_args(argv)
     if args.json and not args.image:
         parser.error("--json applies to image mode (--image)")
@@ -95,16 +102,20 @@ def parse_args(argv):
 
 def main(argv=None) -> int:
     args = parse_args(argv)
+    apply_max_pixels(args)
     inference_only_process()
-    from yolo import YOLO
     from yolo3 import detect_files
+
+    plan = None
+    if args.image and args.input is not None:
+        plan = detect_files.plan_images(args.input, args.output, args.json)
+    from yolo import YOLO
 
     yolo = YOLO(**{k: getattr(args, k) for k in YOLO_OPTIONS if hasattr(args, k)})
     if args.image and args.input is None:
         return detect_files.interactive(yolo, sys.stdin)
     if args.image:
-        return detect_files.detect_images(yolo, args.input, args.output, args.json,
-                                          args.batch_size)
+        return detect_files.detect_images(yolo, plan, args.json, args.batch_size)
     from yolo3.video import detect_video
 
     frames = detect_video(yolo, "0" if args.input is None else args.input, args.output,

@@ -131,3 +131,33 @@ def box_iou(a, b) -> float:
     inter = iw * ih
     union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
     return inter / union if union > 0 else 0.0
+
+
+def assert_one_line_error(result: subprocess.CompletedProcess, *phrases: str,
+                          code: int | None = None) -> str:
+    """A refused run as a user sees it: non-zero exit (``code`` when given), no traceback,
+    exactly one line on stderr, naming the problem (each of ``phrases``). Returns it."""
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert result.returncode != 0, result.stdout
+    if code is not None:
+        assert result.returncode == code, result.stderr
+    assert "Traceback" not in result.stderr, result.stderr
+    assert len(lines) == 1, result.stderr
+    for phrase in phrases:
+        assert phrase in lines[0], lines[0]
+    return lines[0]
+
+
+def tree_bytes(*roots: Path) -> dict[str, bytes]:
+    """Every file under ``roots`` (or the files themselves) with its bytes: compare before
+    and after a run to prove nothing was changed, added or left behind."""
+    files = {}
+    for root in roots:
+        paths = [root] if root.is_file() else sorted(p for p in root.rglob("*") if p.is_file())
+        files.update({str(p): p.read_bytes() for p in paths})
+    return files
+
+
+def partial_files(root: Path) -> list[Path]:
+    """Temporary files of atomic writes left under ``root``."""
+    return sorted(p for p in root.rglob("*") if p.name.startswith((".partial-", ".probe-")))

@@ -1,4 +1,5 @@
-"""yolo3.voc on the real exports in shared/fixtures and on hand-made broken ones."""
+"""yolo3.voc on exports written in code with the quirks of real exporters (tests/exports.py)
+and on hand-made broken ones. The same converters on the real files: test_real_exports.py."""
 
 from __future__ import annotations
 
@@ -8,99 +9,105 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+import exports
 from yolo3.errors import YoloError
 from yolo3.voc import convert_export, read_voc_xml
-
-FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "annotations"
-OPENHACK = FIXTURES / "vott1__armanrahman22__openhack_toronto" / "images_output"
-VOTT2 = FIXTURES / "vott2__dwdwdw37__voc_dataset"
-YDDCODE = FIXTURES / "keras-yolo3-fork__yddcode__yolo-keras" / "VOCdevkit" / "VOC2007"
-HIROTAKA = FIXTURES / "keras-yolo3-fork__hirotaka001__keras-yolo3" / "VOCdevkit" / "VOC2007"
-LABELIMG = FIXTURES / "labelimg__HumanSignal__labelImg" / "test_images"
-DATUMARO = FIXTURES / "openvinotoolkit__datumaro" / "tests" / "assets" / "voc_dataset"
-PURDUE = FIXTURES / "vott2__Purdue-SIMPLE-Lab__dataset"
-SHADOW = FIXTURES / "vott2__shadow17t__Object-Tagging-PascalVOC-export"
 
 
 def lines(result, set_name):
     return [a.to_line() for a in result[set_name]]
 
 
-def test_vott1_export():
-    result, classes, report = convert_export(OPENHACK, ["train", "val"], None, progress=False)
-    assert classes == ["helmet"]
-    assert (len(result["train"]), len(result["val"])) == (233, 17)
-    boxes = sum(len(a.boxes) for s in result.values() for a in s)
-    negatives = sum(len(a.boxes) == 0 for s in result.values() for a in s)
-    assert (boxes, negatives) == (118, 163)  # every object and every empty XML of the export
-    assert f"{OPENHACK}/JPEGImages/img_0.jpg 345,197,360,209,0 390,206,404,220,0" in lines(
-        result, "train")
-    assert f"{OPENHACK}/JPEGImages/img_1.jpg" in lines(result, "train")  # a negative
-    for set_lines in result.values():
-        paths = [a.path for a in set_lines]
-        assert len(paths) == len(set(paths))  # listed in several class files, once per set
+def test_vott1_extensionless_filenames_no_difficult_and_class_image_sets(tmp_path):
+    root = exports.vott1(tmp_path / "vott1")
+    result, classes, report = convert_export(root, ["train", "val"], None, progress=False)
+    assert classes == ["helmet", "vest"]
+    assert lines(result, "train") == [
+        f"{root}/JPEGImages/img_0.jpg 345,197,360,209,0 390,206,404,220,0",
+        f"{root}/JPEGImages/img_1.jpg",  # an empty XML: a negative
+        f"{root}/JPEGImages/img_2.jpg 10,20,110,220,1 30,5,60,25,0"]  # in two class files, once
+    assert lines(result, "val") == [f"{root}/JPEGImages/img_3.jpg 1,2,50,60,1"]
     assert not report.counts
 
 
-def test_vott2_export_with_percent_encoded_names_and_float_boxes():
-    result, classes, report = convert_export(VOTT2, ["train", "val"], None, progress=False)
-    assert classes == ["H", "W", "car", "circle"]
-    assert (len(result["train"]), len(result["val"])) == (157, 43)
-    assert sum(len(a.boxes) for s in result.values() for a in s) == 206
-    first = next(a for a in result["train"] + result["val"] if "%20(1)%20(" in a.path)
-    assert first.path == str(VOTT2 / "JPEGImages" / "%20(1)%20(%E5%A4%8D%E5%88%B6).jpg")
+def test_vott2_percent_encoded_names_float_boxes_and_prefixes(tmp_path):
+    root = exports.vott2(tmp_path / "vott2")
+    result, classes, report = convert_export(root, ["train", "val"], None, progress=False)
+    assert classes == ["H", "car"]
+    first = result["train"][0]
+    assert first.path == str(root / "JPEGImages" / f"{exports.VOTT2_STEM}.jpg")
     # 64.10395838850636, 74.73898125772422, 356.47910321769064, 359.12317101430085 → half up
     assert first.boxes.tolist() == [[64, 75, 356, 359, 1]]
-    assert report.counts == {"boxes clipped to the image": 2}
-    for annotation in result["train"] + result["val"]:
-        assert (annotation.boxes[:, 2] <= 416).all() and (annotation.boxes[:, :2] >= 0).all()
+    assert result["train"][1].boxes.tolist() == [[0, 10, 416, 201, 0]]  # clipped, half up
+    assert lines(result, "val") == [f"{root}/JPEGImages/street.jpg 6,6,101,90,1"]  # data%2F
+    assert report.counts == {"boxes clipped to the image": 1}
 
 
-def test_vocdevkit_with_zero_area_boxes_repeats_and_junk():
-    result, classes, report = convert_export(YDDCODE, ["train", "val"], None, progress=False)
-    assert (len(result["train"]), len(result["val"])) == (62, 6)
-    assert sum(len(a.boxes) for a in result["train"]) == 258  # 260 objects, 2 without area
+def test_vocdevkit_zero_area_duplicates_readmes_and_appledouble(tmp_path):
+    root = exports.vocdevkit(tmp_path / "VOC2007")
+    result, classes, report = convert_export(root, ["train", "val"], None, progress=False)
+    assert classes == ["cat", "dog"]
+    assert (len(result["train"]), len(result["val"])) == (3, 2)  # val: no final newline
+    assert [a.boxes.tolist() for a in result["train"]] == [
+        [[5, 5, 60, 50, 0]], [[1, 1, 30, 30, 1]], [[4, 4, 40, 44, 1], [4, 4, 40, 44, 1]]]
     assert report.counts["zero-area boxes dropped"] == 2
     assert all(Path(a.path).suffix == ".jpg" for a in result["train"])  # README.md ignored
-    junk = convert_export(HIROTAKA, ["train"], None, progress=False)[2]
-    assert junk.counts == {"malformed XML files skipped": 1}
+    (root / "ImageSets" / "Main" / "train.txt").unlink()
+    (root / "ImageSets" / "Main" / "val.txt").unlink()
+    junk = convert_export(root, ["train"], None, progress=False)[2]  # every XML, junk too
+    assert junk.counts["malformed XML files skipped"] == 1
     assert junk.examples["malformed XML files skipped"] == ["._000001.xml"]
 
 
-def test_given_classes_drop_unknown_names_and_keep_the_order():
-    result, classes, report = convert_export(LABELIMG, ["train"], ["person", "yolo_face"],
+def test_given_classes_drop_unknown_names_and_keep_the_order(tmp_path):
+    root = exports.labelimg(tmp_path / "labelimg")
+    result, classes, report = convert_export(root, ["train"], ["yolo_face", "person"],
                                              progress=False)
-    assert classes == ["person", "yolo_face"]
-    assert report.counts["objects of classes not in the classes file"] > 0
-    assert {int(c) for a in result["train"] for c in a.boxes[:, 4]} <= {0, 1}
+    assert classes == ["yolo_face", "person"]
+    assert report.counts["objects of classes not in the classes file"] == 1  # dog
+    assert report.counts["difficult objects dropped"] == 1
+    assert [a.boxes.tolist() for a in result["train"]] == [[[10, 10, 60, 70, 1]],
+                                                           [[1, 1, 30, 50, 1]]]
 
 
-def test_labelimg_folder_and_class_names_with_spaces():
-    result, classes, _ = convert_export(SHADOW, ["train", "val"], None, progress=False)
+def test_labelimg_folder_and_class_names_with_spaces(tmp_path):
+    root = exports.spaced_class(tmp_path / "shadow")
+    result, classes, _ = convert_export(root, ["train", "val"], None, progress=False)
     assert classes == ["motorcycle", "other vehicles"]
     assert lines(result, "train") == [
-        f"{SHADOW}/JPEGImages/20210501_150607_frame_5580.jpg "
+        f"{root}/JPEGImages/20210501_150607_frame_5580.jpg "
         "603,303,653,398,0 807,325,831,380,0 852,303,912,393,1"]
-    result, classes, _ = convert_export(LABELIMG, ["train"], None, progress=False)
-    assert len(result["train"]) == 2 and sum(len(a.boxes) for a in result["train"]) == 51
+    result, classes, _ = convert_export(exports.labelimg(tmp_path / "labelimg"), ["train"],
+                                        None, progress=False)
+    assert classes == ["dog", "person"]  # yolo_face only on a difficult object
+    assert len(result["train"]) == 2 and sum(len(a.boxes) for a in result["train"]) == 3
 
 
-def test_video_frame_names_with_hash():
-    result, classes, _ = convert_export(PURDUE, ["train"], None, progress=False)
+def test_video_frame_names_with_hash(tmp_path):
+    root = exports.video_frames(tmp_path / "purdue")
+    result, classes, _ = convert_export(root, ["train"], None, progress=False)
     assert classes == ["left_turn", "straight"]
     frame = next(a for a in result["train"] if a.path.endswith("#t=180.1.jpg"))
     assert frame.boxes.tolist() == [[837, 588, 965, 645, 1], [507, 590, 668, 646, 0]]
+    assert sum(len(a.boxes) == 0 for a in result["train"]) == 1
 
 
-def test_datumaro_layout_hazards():
+def test_datumaro_layout_hazards(tmp_path):
+    first, second = exports.datumaro(tmp_path / "datumaro")
     # an image set with a comment and a blank line; an id without XML
-    result, _, report = convert_export(DATUMARO / "voc_dataset1", ["train", "test"], None,
-                                       progress=False)
+    result, _, report = convert_export(first, ["train", "test"], None, progress=False)
     assert report.counts["ids without an XML file"] == 1
     assert [Path(a.path).name for a in result["train"]] == ["2007_000001.jpg"]
     # XMLs without <size> and without any JPEGImages folder: images not found
-    _, _, report = convert_export(DATUMARO / "voc_dataset2", ["trainval"], None, progress=False)
-    assert report.counts["images not found"] > 0
+    _, _, report = convert_export(second, ["trainval"], None, progress=False)
+    assert report.counts["images not found"] == 2
+
+
+def test_copied_export_keeps_relative_paths(tmp_path, monkeypatch):
+    shutil.copytree(exports.spaced_class(tmp_path / "shadow"), tmp_path / "data")
+    monkeypatch.chdir(tmp_path)
+    result, _, _ = convert_export(Path("data"), ["train"], None, progress=False)
+    assert result["train"][0].path == "data/JPEGImages/20210501_150607_frame_5580.jpg"
 
 
 def make_export(tmp_path, xmls: dict[str, str], images: dict[str, tuple[int, int]]):
@@ -175,10 +182,3 @@ def test_missing_folder(tmp_path):
     (tmp_path / "empty").mkdir()
     with pytest.raises(YoloError, match="no Annotations/ folder and no .xml files"):
         convert_export(tmp_path / "empty", ["train"], None)
-
-
-def test_copied_export_keeps_relative_paths(tmp_path, monkeypatch):
-    shutil.copytree(SHADOW, tmp_path / "data")
-    monkeypatch.chdir(tmp_path)
-    result, _, _ = convert_export(Path("data"), ["train"], None, progress=False)
-    assert result["train"][0].path == "data/JPEGImages/20210501_150607_frame_5580.jpg"

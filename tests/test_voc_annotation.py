@@ -1,30 +1,27 @@
-"""voc_annotation.py end to end, as a user runs it."""
+"""voc_annotation.py end to end, as a user runs it (exports written by tests/exports.py)."""
 
 from __future__ import annotations
 
-import shutil
-
-from test_voc import OPENHACK, SHADOW
-
+import exports
 from helpers import run_script
 from yolo3.annotations import read_lines
 
 
 def test_vott_export_to_lists_and_discovered_classes(tmp_path):
+    root = exports.vott1(tmp_path / "vott1")
     out = tmp_path / "project"
-    result = run_script("voc_annotation.py", "--data_dir", str(OPENHACK), "--out_dir", str(out))
+    result = run_script("voc_annotation.py", "--data_dir", str(root), "--out_dir", str(out))
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines()[:3] == [
-        f"train: 233 images (149 without objects), 115 boxes → {out}/train_list.txt",
-        f"val: 17 images (14 without objects), 3 boxes → {out}/val_list.txt",
-        f"Classes: 1 discovered, written to {out}/classes.txt"]
-    assert (out / "classes.txt").read_text() == "helmet\n"
-    assert len(read_lines(out / "train_list.txt")) == 233
+        f"train: 3 images (1 without objects), 4 boxes → {out}/train_list.txt",
+        f"val: 1 images (0 without objects), 1 boxes → {out}/val_list.txt",
+        f"Classes: 2 discovered, written to {out}/classes.txt"]
+    assert (out / "classes.txt").read_text() == "helmet\nvest\n"
+    assert len(read_lines(out / "train_list.txt")) == 3
 
 
 def test_existing_classes_file_is_used_and_problems_are_summarised(tmp_path):
-    data = tmp_path / "data"
-    shutil.copytree(SHADOW, data)
+    data = exports.spaced_class(tmp_path / "data")
     (data / "Annotations" / "bad.xml").write_text("<annotation><object>")
     classes = tmp_path / "custom_classes.txt"
     classes.write_text("car\nmotorcycle\n")
@@ -32,10 +29,14 @@ def test_existing_classes_file_is_used_and_problems_are_summarised(tmp_path):
                         "--out_dir", str(tmp_path), cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "Classes: 2 from" in result.stdout
-    assert "Note: 1 malformed XML files skipped (bad.xml)" in result.stdout
     assert "Note: 1 objects of classes not in the classes file (other vehicles)" in result.stdout
     assert (tmp_path / "train_list.txt").read_text() == (
         "data/JPEGImages/20210501_150607_frame_5580.jpg 603,303,653,398,1 807,325,831,380,1\n")
+    (data / "ImageSets").rename(tmp_path / "sets")  # no image sets: every XML, junk too
+    result = run_script("voc_annotation.py", "--classes_path", str(classes), "--sets", "train",
+                        "--out_dir", str(tmp_path / "again"), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "Note: 1 malformed XML files skipped (bad.xml)" in result.stdout
 
 
 def test_nothing_usable_is_an_error_and_writes_nothing(tmp_path):
@@ -51,14 +52,13 @@ def test_nothing_usable_is_an_error_and_writes_nothing(tmp_path):
 
 
 def test_coco_json(tmp_path):
-    from test_coco import DATUMARO
-
-    result = run_script("voc_annotation.py", "--coco",
-                        str(DATUMARO / "annotations/instances_val.json"), "--coco_images",
-                        str(DATUMARO / "images/val"), "--sets", "val", "--out_dir", str(tmp_path))
+    path, images = exports.coco(tmp_path)
+    result = run_script("voc_annotation.py", "--coco", str(path), "--coco_images", str(images),
+                        "--sets", "val", "--out_dir", str(tmp_path))
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "classes.txt").read_text() == "a\nb\nc\n"
-    assert (tmp_path / "val_list.txt").read_text().endswith("b.jpg 0,0,1,2,0\n")
+    assert (tmp_path / "val_list.txt").read_text().endswith("b.jpg 0,0,1,2,0\n"
+                                                            f"{images}/empty.jpg\n")
     assert "Note: 1 crowd regions dropped" in result.stdout
 
 

@@ -125,26 +125,32 @@ def cluster_anchors(box_shapes: np.ndarray, k: int, seed: int = 0, restarts: int
 def box_shapes(annotations, input_size: int) -> tuple[np.ndarray, list[str]]:
     """(N, 2) box (w, h) of training-list annotations, letterbox-scaled to ``input_size``.
 
-    ``input_size`` 0 keeps original-image pixels. Images whose size cannot be read are
-    left out; the second value says which.
+    ``input_size`` 0 keeps original-image pixels. Images whose size cannot be read, and
+    boxes wholly outside their image, are left out; the second value says so.
     """
-    from PIL import Image
+    from yolo3.images import image_size
 
     shapes, sizes, skipped = [], [], []
+    outside = 0
     for annotation in annotations:
-        if not len(annotation.boxes):
+        boxes = annotation.boxes
+        if not len(boxes):
             continue
         if input_size:
             try:
-                with Image.open(annotation.path) as image:
-                    size = image.size
-            except (OSError, ValueError):
-                skipped.append(f"{annotation.path}: image not readable, its boxes left out")
+                width, height = image_size(annotation.path)
+            except YoloError as error:
+                skipped.append(f"{error}: its boxes left out")
                 continue
-            sizes.append(np.repeat([size], len(annotation.boxes), axis=0))
-        boxes = annotation.boxes
+            inside = ((boxes[:, 0] < width) & (boxes[:, 1] < height) & (boxes[:, 2] > 0)
+                      & (boxes[:, 3] > 0))
+            outside += int((~inside).sum())
+            boxes = boxes[inside]
+            sizes.append(np.repeat([(width, height)], len(boxes), axis=0))
         shapes.append(np.stack([boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1]], axis=1))
-    if not shapes:
+    if outside:
+        skipped.append(f"{outside} boxes lie wholly outside their image: left out")
+    if not shapes or not sum(len(s) for s in shapes):
         raise YoloError("no boxes to cluster (every image is empty or unreadable)")
     wh = np.concatenate(shapes).astype(np.float64)
     if input_size:

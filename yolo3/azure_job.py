@@ -7,6 +7,7 @@ with an ignore file that keeps data, outputs and secrets out.
 
 from __future__ import annotations
 
+import math
 import re
 import shutil
 from dataclasses import dataclass, field
@@ -49,6 +50,35 @@ class JobSettings:
     download_dir: str = "azureml_outputs"
     workspace_config: str = "config.json"
     environment_variables: dict = field(default_factory=lambda: {"TF_USE_LEGACY_KERAS": "0"})
+
+    def problems(self) -> dict[str, str]:
+        """Settings no job could run with: {setting name: what it must be}."""
+        found = {}
+
+        def need(name: str, ok: bool, rule: str) -> None:
+            if not ok:
+                found[name] = f"is {getattr(self, name)!r}; it must be {rule}"
+
+        def whole(value) -> bool:
+            return isinstance(value, int) and not isinstance(value, bool)
+
+        need("max_nodes", whole(self.max_nodes) and self.max_nodes >= 1, "at least 1")
+        need("node_count", whole(self.node_count) and 1 <= self.node_count
+             <= (self.max_nodes if whole(self.max_nodes) else 1),
+             f"between 1 and the cluster's max_nodes ({self.max_nodes})")
+        need("epochs", whole(self.epochs) and self.epochs >= 1, "at least 1")
+        need("batch_size", whole(self.batch_size) and self.batch_size >= 1, "at least 1")
+        need("learning_rate", isinstance(self.learning_rate, (int, float))
+             and math.isfinite(self.learning_rate) and self.learning_rate > 0,
+             "a finite number above 0")
+        need("num_clusters", self.num_clusters in (6, 9), "6 (YOLOv3-tiny) or 9 (YOLOv3)")
+        need("input_size", whole(self.input_size) and self.input_size > 0
+             and self.input_size % 32 == 0, "a positive multiple of 32")
+        need("gpu_num", whole(self.gpu_num) and self.gpu_num >= 0, "0 (all GPUs) or more")
+        need("frozen_epochs", self.frozen_epochs is None or (
+            whole(self.frozen_epochs) and whole(self.epochs)
+            and 0 <= self.frozen_epochs <= self.epochs), "between 0 and epochs")
+        return found
 
     def script_inputs(self) -> dict:
         """Every setting forwarded to train_azureml.py, by its flag name (data excluded)."""

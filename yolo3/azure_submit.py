@@ -14,12 +14,30 @@ from pathlib import Path
 from yolo3.azure_job import JobSettings, datastore_path, v1_run_config, v2_job
 from yolo3.errors import YoloError
 
+WORKSPACE_KEYS = ("subscription_id", "resource_group", "workspace_name")
 
-def _workspace_config(settings: JobSettings) -> Path:
+
+def read_workspace_config(settings: JobSettings) -> Path:
+    """The workspace's config.json, checked: JSON naming subscription, group, workspace."""
+    import json
+
+    from yolo3.files import read_text
+
     path = Path(settings.workspace_config)
     if not path.is_file():
         raise YoloError(f"no workspace config at {path}: download config.json from the Azure "
                         "ML workspace's overview page, or pass --workspace-config")
+    try:
+        data = json.loads(read_text(path))
+    except json.JSONDecodeError as error:
+        raise YoloError(f"{path}: not JSON ({error}); download config.json again from the "
+                        "workspace's overview page") from None
+    missing = [key for key in WORKSPACE_KEYS
+               if not isinstance(data, dict) or not isinstance(data.get(key), str)
+               or not data[key].strip()]
+    if missing:
+        raise YoloError(f"{path}: missing {', '.join(missing)}; download config.json again "
+                        "from the workspace's overview page")
     return path
 
 
@@ -39,7 +57,8 @@ def _need_account(settings: JobSettings) -> str:
     return settings.storage_account
 
 
-def submit_v2(settings: JobSettings, code: Path, wait: bool = True) -> str:
+def submit_v2(settings: JobSettings, code: Path, wait: bool = True,
+              verbose: bool = False) -> str:
     from azure.ai.ml import MLClient
     from azure.ai.ml.constants import AssetTypes
     from azure.ai.ml.entities import (
@@ -50,10 +69,12 @@ def submit_v2(settings: JobSettings, code: Path, wait: bool = True) -> str:
         SasTokenConfiguration,
     )
     from azure.core.exceptions import ResourceNotFoundError
-    from azure.identity import DefaultAzureCredential
 
-    client = MLClient.from_config(credential=DefaultAzureCredential(),
-                                  path=str(_workspace_config(settings)))
+    from yolo3.azure_signin import MANAGEMENT_SCOPE, signed_in_credential
+
+    config = read_workspace_config(settings)
+    client = MLClient.from_config(credential=signed_in_credential(MANAGEMENT_SCOPE, verbose),
+                                  path=str(config))
     try:
         client.compute.get(settings.compute_name)
     except ResourceNotFoundError:
@@ -90,13 +111,18 @@ def submit_v2(settings: JobSettings, code: Path, wait: bool = True) -> str:
     return job.name
 
 
-def submit_v1(settings: JobSettings, code: Path, wait: bool = True) -> str:
+def submit_v1(settings: JobSettings, code: Path, wait: bool = True,
+              verbose: bool = False) -> str:
     from azureml.core import Dataset, Datastore, Experiment, Workspace
     from azureml.core.compute import AmlCompute, ComputeTarget
     from azureml.exceptions import ComputeTargetException, UserErrorException
 
+    from yolo3.azure_signin import MANAGEMENT_SCOPE, signed_in_credential
+
+    config = read_workspace_config(settings)
+    signed_in_credential(MANAGEMENT_SCOPE, verbose)  # azureml-core would prompt instead
     try:
-        workspace = Workspace.from_config(path=str(_workspace_config(settings)))
+        workspace = Workspace.from_config(path=str(config))
     except UserErrorException as error:
         raise YoloError(f"cannot open the workspace: {str(error).splitlines()[0]}") from None
     try:

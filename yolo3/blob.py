@@ -45,10 +45,11 @@ class Credentials:
 
 def resolve_credentials(account: str | None = None, key: str | None = None,
                         sas: str | None = None, account_url: str | None = None,
-                        env: dict | None = None) -> Credentials:
+                        env: dict | None = None, verbose: bool = False) -> Credentials:
     """Pick credentials: an explicit --key or --sas first, then STORAGE_CONNECTION_STRING,
     STORAGE_ACCOUNT_NAME + STORAGE_ACCOUNT_KEY, STORAGE_SAS_TOKEN, else Azure AD
-    (DefaultAzureCredential) for the account."""
+    (DefaultAzureCredential) for the account, signed in up front so that a missing sign-in
+    is one line at once rather than minutes of retries."""
     env = os.environ if env is None else env
     account = account or env.get("STORAGE_ACCOUNT_NAME")
     account_url = account_url or env.get("STORAGE_ACCOUNT_URL")
@@ -71,6 +72,7 @@ def resolve_credentials(account: str | None = None, key: str | None = None,
                            secrets=[sas, sas.lstrip("?")])
     if connection:
         parts = dict(p.split("=", 1) for p in connection.split(";") if "=" in p)
+        _check_connection_string(connection)
         return Credentials("connection string", connection_string=connection,
                            secrets=[connection] + [v for k, v in parts.items()
                                                    if k in ("AccountKey", "SharedAccessSignature")])
@@ -78,11 +80,22 @@ def resolve_credentials(account: str | None = None, key: str | None = None,
         raise YoloError("no storage credentials: set STORAGE_CONNECTION_STRING, or "
                         "STORAGE_ACCOUNT_NAME with STORAGE_ACCOUNT_KEY or STORAGE_SAS_TOKEN, or "
                         "give --account to sign in with Azure AD")
+    from yolo3.azure_signin import STORAGE_SCOPE, signed_in_credential
+
+    return Credentials("Azure AD", account_url,
+                       credential=signed_in_credential(STORAGE_SCOPE, verbose))
+
+
+def _check_connection_string(connection: str) -> None:
+    """One line, without the secret, for a connection string the SDK cannot use."""
+    from azure.storage.blob import BlobServiceClient
+
     try:
-        from azure.identity import DefaultAzureCredential
-    except ImportError:
-        raise YoloError("Azure AD sign-in needs the azure-identity package") from None
-    return Credentials("Azure AD", account_url, credential=DefaultAzureCredential())
+        BlobServiceClient.from_connection_string(connection)
+    except (ValueError, TypeError, AttributeError):
+        raise YoloError("STORAGE_CONNECTION_STRING is malformed: copy it from the storage "
+                        "account's Access keys page (DefaultEndpointsProtocol=https;"
+                        "AccountName=...;AccountKey=...;EndpointSuffix=...)") from None
 
 
 def redact(text: str, secrets: list[str]) -> str:

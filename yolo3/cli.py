@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import math
 import os
+import signal
 import sys
 import tempfile
+import threading
 from collections.abc import Callable, Sequence
 
 from yolo3.errors import YoloError
@@ -53,14 +56,26 @@ def inference_only_process() -> None:
     os.environ.setdefault("TF_ONEDNN_ASSUME_FROZEN_WEIGHTS", "1")
 
 
+class Terminated(BaseException):
+    """SIGTERM (``timeout``, ``docker stop``, a cluster's pre-emption) as an exception, so
+    that every ``finally`` runs and temporary files are removed."""
+
+
+def _raise_terminated(signum, frame):
+    raise Terminated()
+
+
 def run(main: Callable[[Sequence[str] | None], int | None], argv: Sequence[str] | None = None,
         prog: str | None = None) -> int:
     """Call ``main(argv)``; turn expected failures into ``prog: error: ...`` and exit code 1.
 
-    Programming errors still raise with a traceback: those are bugs to report, not input
-    problems to explain.
+    Ctrl-C exits with 130 and SIGTERM with 143, each after the running write is cleaned
+    up. Programming errors still raise with a traceback: those are bugs to report, not
+    input problems to explain.
     """
     prog = prog or os.path.basename(sys.argv[0])
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _raise_terminated)
     try:
         return main(argv) or 0
     except YoloError as error:
@@ -75,8 +90,48 @@ def run(main: Callable[[Sequence[str] | None], int | None], argv: Sequence[str] 
     except KeyboardInterrupt:
         print(f"{prog}: interrupted", file=sys.stderr)
         return 130
+    except Terminated:
+        print(f"{prog}: terminated", file=sys.stderr)
+        return 143
     print(f"{prog}: error: {message}", file=sys.stderr)
     return 1
+
+
+def add_max_pixels(parser: argparse.ArgumentParser) -> None:
+    """--max_pixels: the image-size limit of every tool that reads images."""
+    from yolo3.images import DEFAULT_MAX_PIXELS
+
+    parser.add_argument("--max_pixels", "--max-pixels", dest="max_pixels", type=positive_int,
+                        default=DEFAULT_MAX_PIXELS,
+                        help=f"skip images with more pixels than this (default "
+                             f"{DEFAULT_MAX_PIXELS:,}; protects against decompression bombs)")
+
+
+def apply_max_pixels(args: argparse.Namespace) -> None:
+    from yolo3.images import set_max_pixels
+
+    set_max_pixels(args.max_pixels)
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text} must be at least 1")
+    return value
+
+
+def positive_float(text: str) -> float:
+    """A finite number above 0 (learning rates: nan and inf train nothing)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"{text} must be a finite number above 0")
+    return value
 
 
 class ArgumentParser(argparse.ArgumentParser):

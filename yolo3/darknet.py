@@ -15,7 +15,8 @@ from pathlib import Path
 import numpy as np
 
 from yolo3.datafiles import format_anchors
-from yolo3.errors import CfgError, WeightsError
+from yolo3.errors import CfgError, WeightsError, YoloError
+from yolo3.files import read_text
 
 # Section names Darknet accepts, mapped to the one spelling used here.
 _SECTION_ALIASES = {
@@ -212,9 +213,9 @@ def parse_cfg(text: str, source: str = "<cfg>") -> DarknetConfig:
 def load_cfg(path: str | Path) -> DarknetConfig:
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError:
-        raise CfgError(f"{path}: not a text file") from None
+        text = read_text(path)
+    except YoloError as error:
+        raise CfgError(f"{error} (a cfg must be a text file)") from None
     return parse_cfg(text, str(path))
 
 
@@ -246,6 +247,8 @@ def _parse_conv(config: DarknetConfig, index: int, section: Section, in_channels
             raise CfgError(f"{where}: {key} other than 1 is not supported")
     size = section.get_int("size", 1)
     stride = section.get_int("stride", 1)
+    if "filters" not in section.options:  # Darknet would take 1, never what was meant
+        raise CfgError(f"{where}: missing filters=")
     filters = section.get_int("filters", 1)
     if size < 1 or stride < 1 or filters < 1:
         raise CfgError(f"{where}: size, stride and filters must be positive")

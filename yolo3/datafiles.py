@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from yolo3.errors import YoloError
+from yolo3.files import read_text
 
 MODEL_DATA = Path(__file__).resolve().parent.parent / "model_data"
 COCO_CLASSES = MODEL_DATA / "coco_classes.txt"
@@ -19,7 +20,7 @@ COCO_CLASSES = MODEL_DATA / "coco_classes.txt"
 
 def read_class_names(path: str | Path) -> list[str]:
     path = Path(path)
-    names = [line.strip() for line in path.read_text(encoding="utf-8-sig").splitlines()]
+    names = [line.strip() for line in read_text(path).splitlines()]
     names = [name for name in names if name]
     if not names:
         raise YoloError(f"{path}: no class names")
@@ -32,12 +33,12 @@ def read_class_names(path: str | Path) -> list[str]:
 def read_anchors(path: str | Path) -> np.ndarray:
     """Anchors from ``path``, shape (N, 2) float32, (width, height) in input pixels."""
     path = Path(path)
-    text = path.read_text(encoding="utf-8-sig").strip().splitlines()
+    text = read_text(path).strip().splitlines()
     try:
         values = [float(v) for v in text[0].split(",") if v.strip()] if text else []
     except ValueError:
         raise YoloError(f"{path}: anchors must be comma-separated numbers") from None
-    if not values or len(values) % 2 or min(values) <= 0:
+    if not values or len(values) % 2 or min(values) <= 0 or not np.isfinite(values).all():
         raise YoloError(f"{path}: anchors must be positive width,height pairs")
     return np.array(values, dtype=np.float32).reshape(-1, 2)
 

@@ -4,11 +4,17 @@ from __future__ import annotations
 
 import glob
 import json
+import os
 import sys
 from pathlib import Path
 
 from yolo3.errors import YoloError
-from yolo3.files import atomic_output, write_text_atomic
+from yolo3.files import (
+    atomic_output,
+    check_writable,
+    refuse_overwriting_inputs,
+    write_text_atomic,
+)
 from yolo3.images import IMAGE_SUFFIXES, draw_detections, load_image
 
 
@@ -28,6 +34,21 @@ def expand_inputs(spec: str) -> list[Path]:
             raise YoloError(f"{spec}: no files match")
         return files
     raise YoloError(f"{spec}: no such file or folder")
+
+
+def without_own_outputs(inputs: list[Path]) -> list[Path]:
+    """Drop ``<name>_out<ext>`` files whose ``<name><ext>`` is among the inputs: what an
+    earlier run without --output wrote beside them (annotating them again would stack boxes
+    on boxes and write ``<name>_out_out<ext>``)."""
+    present = set(inputs)
+    return [p for p in inputs if not (p.stem.endswith("_out")
+                                      and p.with_name(p.stem[:-4] + p.suffix) in present)]
+
+
+def json_key(path: Path) -> str:
+    """How a --json report names an image: its absolute path, so that evaluate.py finds it
+    from any working folder."""
+    return os.path.abspath(path)
 
 
 def output_paths(inputs: list[Path], output: str | None) -> list[Path]:
@@ -60,17 +81,37 @@ def _format_for(path: Path) -> str:
         suffix, suffix.lstrip(".").upper() or "PNG")
 
 
-def detect_images(yolo, input_spec: str, output: str | None, json_path: str | None,
+def plan_images(input_spec: str, output: str | None, json_path: str | None
+                ) -> dict[Path, Path]:
+    """{input image: annotated output}, checked before any model is loaded: no output may
+    be an input (an annotated copy never replaces its photo), and every output folder and
+    the --json file must be writable."""
+    inputs = expand_inputs(input_spec)
+    if output is None:
+        inputs = without_own_outputs(inputs)
+    targets = output_paths(inputs, output)
+    refuse_overwriting_inputs([*targets, output, json_path],
+                              [*inputs, input_spec if Path(input_spec).is_dir() else None])
+    for target in {t.parent: t for t in targets}.values():
+        check_writable(target)
+    if json_path:
+        check_writable(json_path)
+    return dict(zip(inputs, targets))
+
+
+def detect_images(yolo, target_of: dict[Path, Path], json_path: str | None,
                   batch_size: int = 8) -> int:
-    """Annotate every image of ``input_spec``; 1 if any image failed, else 0."""
+    """Annotate every image of a :func:`plan_images` plan; 1 if any image failed, else 0.
+
+    The --json report is written only when at least one image was read; a run where every
+    image fails leaves an earlier report as it was.
+    """
     from tqdm import tqdm
 
-    inputs = expand_inputs(input_spec)
-    targets = output_paths(inputs, output)
+    inputs = list(target_of)
     report: dict[str, list[dict]] = {}
     failed: list[str] = []
     found = 0
-    target_of = dict(zip(inputs, targets))
     with tqdm(total=len(inputs), unit="image", disable=len(inputs) < 2, file=sys.stderr) as bar:
         for path, image, result in yolo.detector.detect_files(inputs, batch_size):
             bar.update(1)
@@ -78,15 +119,17 @@ def detect_images(yolo, input_spec: str, output: str | None, json_path: str | No
                 tqdm.write(f"skipped: {result}", file=sys.stderr)
                 failed.append(str(path))
                 continue
-            report[str(path)] = result
+            report[json_key(path)] = result
             found += len(result)
             try:
                 _save(draw_detections(image, result, len(yolo.class_names)), target_of[path])
             except (YoloError, OSError, ValueError) as error:
                 tqdm.write(f"cannot save {target_of[path]}: {error}", file=sys.stderr)
                 failed.append(str(path))
-    if json_path:
+    if json_path and report:
         write_text_atomic(json_path, json.dumps(report, indent=1) + "\n")
+    elif json_path:
+        print(f"note: no image was read, {json_path} not written", file=sys.stderr)
     done = len(inputs) - len(failed)
     print(f"Found {found} objects in {done} of {len(inputs)} images"
           + (f"; {len(failed)} failed: {', '.join(failed)}" if failed else "") + ".")

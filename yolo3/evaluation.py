@@ -9,6 +9,8 @@ also given at the usual ``score_threshold``.
 from __future__ import annotations
 
 import json
+import math
+import os
 import re
 import sys
 from pathlib import Path
@@ -17,7 +19,7 @@ import numpy as np
 
 from yolo3.annotations import Annotation
 from yolo3.errors import YoloError
-from yolo3.files import atomic_output, write_text_atomic
+from yolo3.files import atomic_output, read_text, write_text_atomic
 from yolo3.metrics import ImageResult, coco_metrics, counts_at, precision_recall_f1, voc_metrics
 from yolo3.postprocess import NmsSettings
 
@@ -52,6 +54,11 @@ def image_results(annotations: list[Annotation], detections: dict[str, list[dict
             raise YoloError(f"{annotation.path}: class id {annotation.boxes[:, 4].max()} is "
                             f"not among the {num_classes} classes")
         dets = detections.get(annotation.path, [])
+        beyond = [d["class_id"] for d in dets if not 0 <= d["class_id"] < num_classes]
+        if beyond:
+            raise YoloError(f"{annotation.path}: a detection has class id {beyond[0]}, beyond "
+                            f"the {num_classes} classes: the detections and the classes file "
+                            "do not belong together")
         results.append(ImageResult.from_lists(
             annotation.boxes[:, :4], annotation.boxes[:, 4], [d["box"] for d in dets],
             [d["score"] for d in dets], [d["class_id"] for d in dets]))
@@ -90,25 +97,112 @@ def evaluate(annotations: list[Annotation], detections: dict[str, list[dict]],
 
 
 def read_detections_json(path: str | Path) -> dict[str, list[dict]]:
-    """A detections file as yolo_video.py --json writes it: {image path: [detections]}."""
+    """A detections file as yolo_video.py --json writes it: {image path: [detections]}.
+
+    Each detection needs an integer ``class_id`` ≥ 0, a finite ``score`` and a ``box`` of
+    four finite numbers; anything else is one error naming the image.
+    """
+    path = Path(path)
     try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-        for dets in data.values():
-            for d in dets:
-                int(d["class_id"]), float(d["score"])
-                if len(d["box"]) != 4:
-                    raise ValueError("a box needs 4 numbers")
-    except (json.JSONDecodeError, AttributeError, KeyError, TypeError, ValueError) as error:
+        data = json.loads(read_text(path))
+    except json.JSONDecodeError as error:
         raise YoloError(f"{path}: not a detections file ({error})") from None
+    if not isinstance(data, dict):
+        raise YoloError(f"{path}: not a detections file (expected {{image path: [detections]}})")
+    for image, dets in data.items():
+        problems = (["expected a list of detections"] if not isinstance(dets, list)
+                    else list(filter(None, map(_detection_problem, dets))))
+        if problems:
+            raise YoloError(f"{path}: not a detections file ({image}: {problems[0]})")
     return data
 
 
-def match_paths(annotations: list[Annotation], detections: dict[str, list[dict]]
+def _finite(value) -> bool:
+    return (isinstance(value, (int, float)) and not isinstance(value, bool)
+            and math.isfinite(value))
+
+
+def _detection_problem(d) -> str | None:
+    if not isinstance(d, dict):
+        return f"a detection must be an object, got {d!r}"
+    class_id, score, box = d.get("class_id"), d.get("score"), d.get("box")
+    if isinstance(class_id, bool) or not isinstance(class_id, int) or class_id < 0:
+        return f"class_id must be an integer ≥ 0, got {class_id!r}"
+    if not _finite(score):
+        return f"score must be a finite number, got {score!r}"
+    if not isinstance(box, list) or len(box) != 4 or not all(_finite(v) for v in box):
+        return f"box must be 4 finite numbers, got {box!r}"
+    return None
+
+
+def match_paths(annotations: list[Annotation], detections: dict[str, list[dict]],
+                image_root: str | Path | None = None, log=print
                 ) -> dict[str, list[dict]]:
-    """Key detections by the annotation paths, matching resolved paths when spelt otherwise."""
-    by_resolved = {str(Path(p).resolve()): dets for p, dets in detections.items()}
-    return {a.path: detections.get(a.path, by_resolved.get(str(Path(a.path).resolve()), []))
-            for a in annotations}
+    """Key detections by the annotation paths.
+
+    A listed image and a detections entry are the same image when, in this order: the
+    paths are spelt alike; they name the same file once relative paths are taken from
+    ``image_root`` (default: the current folder); or the entry is the only one whose path
+    ends in the same file name and folders as far as they agree (so lists and reports
+    written from different working folders still match). Images without an entry count
+    as images without detections, with a warning; when no listed image has an entry the
+    run fails, since every score would be 0.
+    """
+    root = Path(image_root) if image_root is not None else Path.cwd()
+    absolute = {_absolute(p, root): p for p in detections}
+    by_name: dict[str, list[str]] = {}
+    for key in detections:
+        by_name.setdefault(Path(key).name, []).append(key)
+    matched, missing, used = {}, [], set()
+    for annotation in annotations:
+        key = (annotation.path if annotation.path in detections
+               else absolute.get(_absolute(annotation.path, root))
+               or _by_tail(annotation.path, by_name.get(Path(annotation.path).name, [])))
+        if key is None:
+            missing.append(annotation.path)
+            matched[annotation.path] = []
+        else:
+            used.add(key)
+            matched[annotation.path] = detections[key]
+    if annotations and len(missing) == len(annotations):
+        example = next(iter(detections), None)
+        raise YoloError(
+            f"no listed image has an entry in the detections (first listed: "
+            f"{annotations[0].path}; first in the detections: {example}); check that they "
+            "describe the same images, or give --image_root, the folder the list's relative "
+            "paths start from")
+    if missing:
+        log(f"warning: {len(missing)} of {len(annotations)} listed images have no entry in "
+            f"the detections and count as detecting nothing (e.g. {missing[0]})")
+    unused = len(detections) - len(used)
+    if unused:
+        log(f"warning: {unused} entries of the detections match no listed image and are "
+            "left out")
+    return matched
+
+
+def _absolute(path: str, root: Path) -> str:
+    return os.path.normpath(root / path)
+
+
+def _by_tail(path: str, candidates: list[str]) -> str | None:
+    """The one candidate sharing the longest run of trailing path parts with ``path``."""
+    if not candidates:
+        return None
+    parts = Path(path).parts[::-1]
+
+    def shared(candidate: str) -> int:
+        count = 0
+        for a, b in zip(parts, Path(candidate).parts[::-1]):
+            if a != b:
+                break
+            count += 1
+        return count
+
+    scores = sorted(((shared(c), c) for c in candidates), reverse=True)
+    if len(scores) > 1 and scores[0][0] == scores[1][0]:
+        return None  # ambiguous: the same name in several folders
+    return scores[0][1]
 
 
 def format_table(metrics: dict) -> str:

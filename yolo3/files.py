@@ -1,15 +1,76 @@
-"""Writing files so that a failure never leaves a partial output behind."""
+"""The guards every tool's files pass through.
+
+- Outputs are written atomically: a temporary ``.partial-<pid>-<token>-<name>`` beside the
+  target, renamed over it only when complete, so a failed or interrupted run leaves any
+  earlier file as it was. Temporary files are removed on errors, Ctrl-C and SIGTERM
+  (:func:`yolo3.cli.run` turns SIGTERM into an exception); one left by a killed process
+  (SIGKILL, power loss) is removed by the next write of the same target.
+- An output that resolves to one of the run's inputs (the same file or folder, through
+  links) is refused before any work: :func:`refuse_overwriting_inputs`.
+- Text inputs (training lists, class files, anchors, JSON, image sets, cfgs) are read by
+  :func:`read_text`: UTF-8, UTF-8 with a BOM, or UTF-16/32 with a BOM (what Windows
+  PowerShell's ``>`` writes); anything else is one error naming the file.
+"""
 
 from __future__ import annotations
 
+import codecs
 import hashlib
 import os
+import re
 import secrets
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from yolo3.errors import YoloError
+
+_PARTIAL = re.compile(r"^\.partial-(\d+)-[0-9a-f]{8}-(.+)$")
+# longest BOM first: UTF-32-LE's BOM starts with UTF-16-LE's
+_BOMS = [(codecs.BOM_UTF32_LE, "utf-32-le"), (codecs.BOM_UTF32_BE, "utf-32-be"),
+         (codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16-le"),
+         (codecs.BOM_UTF16_BE, "utf-16-be")]
+
+
+def read_text(path: str | Path) -> str:
+    """The text of a user's file, in whichever of the encodings above it was saved."""
+    path = Path(path)
+    data = path.read_bytes()
+    for bom, encoding in _BOMS:
+        if data.startswith(bom):
+            try:
+                return data[len(bom):].decode(encoding)
+            except UnicodeDecodeError as error:
+                raise YoloError(f"{path}: not valid {encoding.upper()} text despite its byte "
+                                f"order mark (byte {error.start})") from None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        bad = data[error.start:error.start + 1].hex()
+        raise YoloError(f"{path}: not UTF-8 text (byte 0x{bad} at offset {error.start}); save "
+                        "it as UTF-8 (or UTF-16 with a byte order mark)") from None
+
+
+def same_location(a: str | Path, b: str | Path) -> bool:
+    """Whether two paths name the same file or folder (links and ``..`` resolved)."""
+    a, b = Path(a), Path(b)
+    try:
+        if a.exists() and b.exists():
+            return os.path.samefile(a, b)
+    except OSError:
+        pass
+    return a.resolve() == b.resolve()
+
+
+def refuse_overwriting_inputs(outputs: Iterable[str | Path | None],
+                              inputs: Iterable[str | Path | None]) -> None:
+    """YoloError when an output would replace an input (file or folder, through links)."""
+    inputs = [Path(p) for p in inputs if p is not None]
+    for output in filter(None, outputs):
+        for source in inputs:
+            if same_location(output, source):
+                raise YoloError(f"refusing to write {output}: it is the input {source}; "
+                                "choose another output")
 
 
 @contextmanager
@@ -24,23 +85,64 @@ def atomic_output(path: str | Path) -> Iterator[Path]:
     path = Path(path)
     if path.is_dir():
         raise YoloError(f"cannot write {path}: it is a directory")
-    tmp = path.parent / f".partial-{secrets.token_hex(4)}-{path.name}"
+    tmp = path.parent / f".partial-{os.getpid()}-{secrets.token_hex(4)}-{path.name}"
     _touch(path, tmp)
+    _remove_abandoned(path)
     try:
         yield tmp
         os.replace(tmp, path)
+    except OSError as error:
+        raise YoloError(f"cannot write {path}: {_reason(error)}") from None
     finally:
         tmp.unlink(missing_ok=True)
 
 
+def _reason(error: OSError) -> str:
+    import errno
+
+    if error.errno == errno.ENOSPC:
+        return "no space left on the device"
+    return error.strerror or str(error).splitlines()[0]
+
+
+def _remove_abandoned(path: Path) -> None:
+    """Temporary files of ``path`` left by processes that no longer run."""
+    try:
+        siblings = list(path.parent.glob(f".partial-*-{path.name}"))
+    except OSError:
+        return
+    for sibling in siblings:
+        match = _PARTIAL.match(sibling.name)
+        if match and match.group(2) == path.name and not _running(int(match.group(1))):
+            sibling.unlink(missing_ok=True)
+
+
+def _running(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # exists, but another user's
+        return True
+    return True
+
+
 def check_writable(path: str | Path) -> None:
-    """Fail now, with a clear message, if ``path`` could not be written later."""
+    """Fail now, with a clear message, if ``path`` could not be written later.
+
+    Leaves nothing behind: folders it had to create for the probe are removed again.
+    """
     path = Path(path)
     if path.is_dir():
         raise YoloError(f"cannot write {path}: it is a directory")
+    missing = [p for p in path.parents if not p.exists()]
     probe = path.parent / f".probe-{secrets.token_hex(4)}-{path.name}"
     _touch(path, probe)
     probe.unlink()
+    for folder in missing:  # deepest first
+        folder.rmdir()
 
 
 def _touch(path: Path, tmp: Path) -> None:

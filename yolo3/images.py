@@ -8,6 +8,9 @@ the model is float32 in [0, 1], shape (height, width, 3). Boxes are
 from __future__ import annotations
 
 import colorsys
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -46,18 +49,75 @@ def to_rgb(image: Image.Image) -> Image.Image:
     return image if image.mode == "RGB" else image.convert("RGB")
 
 
-def load_image(path: str | Path) -> Image.Image:
-    """Read an image file as upright 8-bit RGB; YoloError if it cannot be decoded."""
-    path = Path(path)
+DEFAULT_MAX_PIXELS = 150_000_000  # a 108-megapixel phone photo fits; a 60000×60000 bomb not
+_max_pixels = DEFAULT_MAX_PIXELS
+
+
+def set_max_pixels(limit: int) -> None:
+    """The largest image, in pixels, that every reader here accepts (the tools' --max_pixels).
+
+    Pillow's own decompression-bomb check follows it (Pillow refuses at twice its limit).
+    """
+    global _max_pixels
+    if limit < 1:
+        raise YoloError("the pixel limit must be at least 1")
+    _max_pixels = Image.MAX_IMAGE_PIXELS = int(limit)
+
+
+@contextmanager
+def _opened(path: Path) -> Iterator[Image.Image]:
+    """An image file opened (header read, pixels not yet decoded), within the pixel limit."""
     try:
-        with Image.open(path) as image:
-            image.load()
-            return to_rgb(image)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            image = Image.open(path)
     except FileNotFoundError:
         raise YoloError(f"{path}: no such file") from None
+    except Image.DecompressionBombError:
+        raise YoloError(f"{path}: larger than the limit of {_max_pixels:,} pixels "
+                        "(--max_pixels)") from None
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as error:
-        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
-        raise YoloError(f"{path}: not a readable image ({reason})") from None
+        raise YoloError(f"{path}: not a readable image ({_first_line(error)})") from None
+    with image:
+        width, height = image.size
+        if width * height > _max_pixels:
+            raise YoloError(f"{path}: {width}×{height} is larger than the limit of "
+                            f"{_max_pixels:,} pixels (--max_pixels)")
+        yield image
+
+
+def _first_line(error: Exception) -> str:
+    return str(error).splitlines()[0] if str(error) else type(error).__name__
+
+
+def image_size(path: str | Path) -> tuple[int, int]:
+    """(width, height) from the file's header; YoloError if unreadable or over the limit."""
+    with _opened(Path(path)) as image:
+        return image.size
+
+
+def verify_image(path: str | Path) -> tuple[int, int]:
+    """(width, height) of a file whose header and structure check out (Pillow's verify,
+    without decoding every pixel); YoloError if unreadable or over the pixel limit."""
+    path = Path(path)
+    with _opened(path) as image:
+        try:
+            image.verify()
+        except (OSError, ValueError, SyntaxError) as error:
+            raise YoloError(f"{path}: not a readable image ({_first_line(error)})") from None
+        return image.size
+
+
+def load_image(path: str | Path) -> Image.Image:
+    """Read an image file as upright 8-bit RGB; YoloError if it cannot be decoded or is
+    over the pixel limit."""
+    path = Path(path)
+    with _opened(path) as image:
+        try:
+            image.load()
+            return to_rgb(image)
+        except (OSError, ValueError, SyntaxError) as error:
+            raise YoloError(f"{path}: not a readable image ({_first_line(error)})") from None
 
 
 @dataclass(frozen=True)

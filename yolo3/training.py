@@ -19,7 +19,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from yolo3.annotations import Annotation, read_lines, write_lines
+from yolo3.annotations import Annotation, check_boxes, read_lines, write_lines
 from yolo3.darknet import DarknetConfig, standard_config, with_classes
 from yolo3.datafiles import format_anchors, read_anchors, read_class_names
 from yolo3.errors import YoloError
@@ -54,6 +54,7 @@ class TrainSettings:
     gpu_num: int = 0
     mixed_precision: bool = False
     resume: bool = False
+    overwrite: bool = False
     evaluate: bool = True
     log: object = field(default=print, repr=False)
 
@@ -151,21 +152,58 @@ def gather_annotations(settings: TrainSettings) -> tuple[list[Annotation], list[
 
 
 def readable(annotations: list[Annotation], log=print) -> list[Annotation]:
-    """The annotations whose image file opens; a broken image would stop training mid-epoch."""
-    from PIL import Image
+    """The annotations whose image file opens and is within the pixel limit (a broken
+    image would stop training mid-epoch); YoloError for boxes wholly outside their image,
+    which say the list was made for other images."""
+    from yolo3.images import verify_image
 
-    kept, broken = [], []
+    kept, broken, outside = [], [], []
     for annotation in annotations:
         try:
-            with Image.open(annotation.path) as image:
-                image.verify()
-            kept.append(annotation)
-        except (OSError, ValueError, SyntaxError):
+            width, height = verify_image(annotation.path)
+        except YoloError:
             broken.append(annotation.path)
+            continue
+        boxes = annotation.boxes
+        away = ((boxes[:, 0] >= width) | (boxes[:, 1] >= height) | (boxes[:, 2] <= 0)
+                | (boxes[:, 3] <= 0))
+        if away.any():
+            outside.append(f"{annotation.path} ({width}×{height}): box "
+                           + ",".join(str(int(v)) for v in boxes[away.argmax()]))
+        kept.append(annotation)
+    if outside:
+        raise YoloError(f"{len(outside)} images have boxes wholly outside the image, e.g. "
+                        f"{outside[0]}: the list does not describe these images")
     if broken:
         log(f"Note: {len(broken)} unreadable images left out ({', '.join(broken[:3])}"
             f"{' …' if len(broken) > 3 else ''})")
     return kept
+
+
+RUN_OUTPUTS = ("trained_model.h5", "training_log.csv", "checkpoints", "metrics.json",
+               "custom_anchors.txt", "classes.txt", "train_list.txt", "val_list.txt",
+               "training_curves.png", "evaluation", "logs")
+
+
+def check_output_dir(settings: TrainSettings) -> None:
+    """Before anything is built: the run may write to ``output_dir``.
+
+    A folder holding another run's outputs is refused unless --resume (continue it) or
+    --overwrite (replace it) says what to do with them; no output may be an input; and the
+    folder must be writable.
+    """
+    from yolo3.files import check_writable, refuse_overwriting_inputs
+
+    out = Path(settings.output_dir)
+    refuse_overwriting_inputs([out / name for name in RUN_OUTPUTS] + [out],
+                              [settings.annotation_file, settings.class_path,
+                               settings.anchors_path, settings.weights])
+    earlier = [name for name in RUN_OUTPUTS if (out / name).exists()]
+    if earlier and not (settings.resume or settings.overwrite):
+        raise YoloError(f"{out} holds another run's outputs ({', '.join(earlier[:3])}"
+                        f"{', …' if len(earlier) > 3 else ''}): pass --resume to continue it, "
+                        "--overwrite to replace it, or choose another --output_dir")
+    check_writable(out / "trained_model.h5")
 
 
 def split(annotations: list[Annotation], val_split: float, seed: int
@@ -308,6 +346,25 @@ class LearningRateLogger(keras.callbacks.Callback):
             logs["learning_rate"] = current_lr(self.model)
 
 
+class NonFiniteGuard(keras.callbacks.Callback):
+    """Stops training at the first batch whose loss is NaN or infinite, and remembers it:
+    a diverged run must fail, not save a model of NaNs as if it were good."""
+
+    def __init__(self):
+        super().__init__()
+        self.epoch = 0
+        self.tripped: int | None = None  # the epoch (1-based) where the loss went non-finite
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch
+
+    def on_train_batch_end(self, batch, logs=None):
+        loss = (logs or {}).get("loss")
+        if loss is not None and not np.isfinite(float(loss)):
+            self.tripped = self.epoch + 1
+            self.model.stop_training = True
+
+
 class StateSaver(keras.callbacks.Callback):
     """After each epoch: last weights and {epoch, learning_rate, best score}, for resume."""
 
@@ -318,8 +375,10 @@ class StateSaver(keras.callbacks.Callback):
         self.best = best
 
     def on_epoch_end(self, epoch, logs=None):
+        if not all(np.isfinite(float(v)) for v in (logs or {}).values()):
+            return  # a diverged epoch is no state to resume from
         value = (logs or {}).get(self.monitor)
-        if value is not None and np.isfinite(value) and (self.best is None or value < self.best):
+        if value is not None and (self.best is None or value < self.best):
             self.best = float(value)
         with atomic_output(self.folder / "last.weights.h5") as tmp:
             tmp.unlink()
@@ -390,7 +449,10 @@ def train(settings: TrainSettings) -> dict:
     if settings.mixed_precision:
         keras.mixed_precision.set_global_policy("mixed_float16")
 
+    check_output_dir(settings)
     annotations, class_names = gather_annotations(settings)
+    check_boxes(annotations, len(class_names),
+                str(settings.annotation_file or Path(settings.data_path) / settings.data_dir))
     annotations = readable(annotations, log)
     train_set, val_set = split(annotations, settings.val_split, settings.seed)
     if not train_set or not any(len(a.boxes) for a in train_set):
@@ -429,12 +491,12 @@ def train(settings: TrainSettings) -> dict:
     checkpoints.mkdir(parents=True, exist_ok=True)
     reporter = MetricsReporter(log)
     saver = StateSaver(checkpoints, monitor, state.get("best") if state else None)
-    common = [
+    guard = NonFiniteGuard()
+    common = [guard,
         LearningRateLogger(),
         keras.callbacks.ModelCheckpoint(str(checkpoints / "best.weights.h5"), monitor=monitor,
                                         save_best_only=True, save_weights_only=True,
                                         initial_value_threshold=saver.best),
-        keras.callbacks.TerminateOnNaN(),
         keras.callbacks.CSVLogger(str(out / "training_log.csv"), append=start > 0),
         keras.callbacks.TensorBoard(str(out / "logs")),
         saver, reporter]
@@ -444,7 +506,7 @@ def train(settings: TrainSettings) -> dict:
     history: dict[str, list[float]] = {}
 
     def fit(first: int, last: int, lr: float, freeze_body: int, extra: list) -> None:
-        if first >= last:
+        if first >= last or guard.tripped:
             return
         with strategy.scope():
             frozen, total = freeze(body, config, freeze_body)
@@ -466,9 +528,16 @@ def train(settings: TrainSettings) -> dict:
         keras.callbacks.ReduceLROnPlateau(monitor=monitor, factor=0.1, patience=3, verbose=1),
         keras.callbacks.EarlyStopping(monitor=monitor, min_delta=0, patience=10, verbose=1)])
 
+    if guard.tripped:
+        raise YoloError(f"training diverged: the loss became NaN or infinite in epoch "
+                        f"{guard.tripped}; no model written (try a lower --learning_rate, or "
+                        "check the data)")
     best = checkpoints / "best.weights.h5"
     if best.is_file():
         trainer.load_weights(best)
+    if not all(np.isfinite(w).all() for w in body.get_weights()):
+        raise YoloError("training diverged: the weights hold NaN or infinite values; no model "
+                        "written")
     summary = _write_outputs(out, body, config, class_names, anchors, train_set, val_set,
                              history, settings)
     if "voc_map50" in summary:

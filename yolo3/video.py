@@ -17,7 +17,7 @@ import numpy as np
 from PIL import Image
 
 from yolo3.errors import YoloError
-from yolo3.files import atomic_output
+from yolo3.files import atomic_output, refuse_overwriting_inputs
 from yolo3.images import draw_detections
 
 CODECS = {".mp4": "mp4v", ".m4v": "mp4v", ".mov": "mp4v", ".avi": "XVID", ".mkv": "XVID"}
@@ -40,6 +40,9 @@ def open_capture(source: str | int) -> tuple[cv2.VideoCapture, bool]:
     """
     if isinstance(source, str) and source.isdigit():
         source = int(source)
+    # what cannot be opened is said in one line below, not in OpenCV's and FFmpeg's own
+    os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
+    cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
     is_file = not isinstance(source, int)
     if is_file and not Path(source).is_file():
         raise YoloError(f"{source}: no such video file")
@@ -110,6 +113,8 @@ def detect_video(detector, source: str | int = 0, output_path: str | Path | None
 
     detector = getattr(detector, "detector", detector)
     fourcc = codec_for(output_path) if output_path else None
+    if output_path and not str(source).isdigit():
+        refuse_overwriting_inputs([output_path], [source])
     capture, is_file = open_capture(source)
     window, writer, frames = None, None, 0
     total = int(capture.get(cv2.CAP_PROP_FRAME_COUNT)) if is_file else None

@@ -25,11 +25,11 @@ from pathlib import Path
 from urllib.parse import unquote
 
 import numpy as np
-from PIL import Image
 
 from yolo3.annotations import Annotation
 from yolo3.errors import YoloError
-from yolo3.images import IMAGE_SUFFIXES
+from yolo3.files import read_text
+from yolo3.images import IMAGE_SUFFIXES, image_size
 
 SET_FLAGS = {"1", "-1", "0"}
 
@@ -142,7 +142,7 @@ def _spellings(name: str) -> list[str]:
 def read_image_set(path: Path) -> list[str]:
     """Ids listed in one image-set file: ``<id>`` or VoTT's ``<id> 1|-1`` lines."""
     ids = []
-    for line in path.read_text(encoding="utf-8-sig", errors="replace").splitlines():
+    for line in read_text(path).splitlines():
         line = line.strip()
         if not line or line.startswith("#"):
             continue
@@ -216,9 +216,8 @@ def convert_box(box: tuple[float, float, float, float], size: tuple[int, int],
 
 def _image_size(path: Path) -> tuple[int, int] | None:
     try:
-        with Image.open(path) as image:
-            return image.size
-    except (OSError, ValueError):
+        return image_size(path)
+    except YoloError:
         return None
 
 

@@ -1,0 +1,81 @@
+"""Bad input, class 3: training checks its data and its output folder before building
+anything, and never damages an earlier run."""
+
+from __future__ import annotations
+
+import pytest
+
+from helpers import SAMPLE, assert_one_line_error, partial_files, run_script, tree_bytes
+
+
+def train(tmp_path, *args):
+    return run_script("project/train_azureml.py", "--input_size", "64", "--epochs", "1",
+                      "--batch_size", "2", "--num_clusters", "6", "--no_evaluation", *args,
+                      cwd=tmp_path)
+
+
+@pytest.fixture
+def earlier_run(tmp_path):
+    """A folder holding a good earlier run's outputs."""
+    out = tmp_path / "outputs"
+    (out / "checkpoints").mkdir(parents=True)
+    (out / "trained_model.h5").write_bytes(b"an earlier model")
+    (out / "training_log.csv").write_text("epoch,loss\n0,12.5\n1,8.25\n")
+    (out / "checkpoints" / "state.json").write_text('{"epoch": 2}\n')
+    return out
+
+
+def listed(tmp_path, line):
+    annot = tmp_path / "list.txt"
+    annot.write_text(line + "\n")
+    classes = tmp_path / "classes.txt"
+    classes.write_text("cat\ndog\n")
+    return ["--annotation_file", str(annot), "--class_path", str(classes)]
+
+
+def test_class_id_beyond_the_classes_stops_before_building(tmp_path, earlier_run):
+    before = tree_bytes(tmp_path)
+    result = train(tmp_path, *listed(tmp_path, f"{SAMPLE} 10,10,100,120,5"), "--overwrite",
+                   "--output_dir", str(earlier_run))
+    assert_one_line_error(result, "class id 5 is beyond the 2 classes")
+    assert tree_bytes(tmp_path) == before and not partial_files(tmp_path)
+
+
+@pytest.mark.parametrize("box, message", [
+    ("100,10,10,120,0", "has no area"),
+    ("5000,10,5100,120,0", "boxes wholly outside the image"),
+])
+def test_boxes_that_cannot_be_right_stop_the_run(tmp_path, box, message):
+    result = train(tmp_path, *listed(tmp_path, f"{SAMPLE} {box}"), "--output_dir",
+                   str(tmp_path / "out"))
+    assert_one_line_error(result, message)
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_folder_with_an_earlier_run_is_refused(tmp_path, earlier_run, shapes_export):
+    before = tree_bytes(earlier_run)
+    result = train(tmp_path, "--data_path", str(shapes_export), "--output_dir",
+                   str(earlier_run))
+    assert_one_line_error(result, "holds another run's outputs", "--resume", "--overwrite")
+    assert tree_bytes(earlier_run) == before
+
+
+def test_resume_and_overwrite_together_are_refused(tmp_path, earlier_run):
+    result = train(tmp_path, "--resume", "--overwrite", "--output_dir", str(earlier_run))
+    assert_one_line_error(result, "not both", code=2)
+
+
+def test_an_unwritable_output_folder_is_refused_up_front(tmp_path, shapes_export):
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    result = train(tmp_path, "--data_path", str(shapes_export), "--output_dir",
+                   str(blocker / "outputs"))
+    assert_one_line_error(result, "cannot write", "is a file, not a folder")
+
+
+def test_overwrite_replaces_an_earlier_run(tmp_path, earlier_run, shapes_export):
+    result = train(tmp_path, "--data_path", str(shapes_export), "--output_dir",
+                   str(earlier_run), "--overwrite")
+    assert result.returncode == 0, result.stderr
+    assert (earlier_run / "trained_model.h5").read_bytes() != b"an earlier model"
+    assert (earlier_run / "training_log.csv").read_text().startswith("epoch,")
