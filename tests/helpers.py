@@ -52,12 +52,17 @@ def write_random_weights(path: Path, config: DarknetConfig, seed: int = 0,
     return path
 
 
+def user_env() -> dict[str, str]:
+    """The environment a user's shell gives a script (the tests quieten TensorFlow for
+    themselves; a user's run must be quiet on its own)."""
+    return {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
+
+
 def run_script(*args: str, cwd: Path = REPO, timeout: float = 600) -> subprocess.CompletedProcess:
     """Run a repo script as a user would: ``python <script> args...``."""
-    env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
     script, *rest = args
     return subprocess.run([sys.executable, str(REPO / script), *rest], cwd=cwd,
-                          capture_output=True, text=True, timeout=timeout, env=env)
+                          capture_output=True, text=True, timeout=timeout, env=user_env())
 
 
 def opencv_outputs(cfg_path: Path, weights_path: Path, images: np.ndarray,

@@ -5,12 +5,11 @@ credentials and sign-in."""
 from __future__ import annotations
 
 import json
-import os
 
 import pytest
 
 import exports
-from helpers import SAMPLE, assert_one_line_error, run_script, tree_bytes
+from helpers import SAMPLE, assert_one_line_error, run_script, tree_bytes, user_env
 
 
 @pytest.mark.parametrize("flag, value, message", [
@@ -113,7 +112,7 @@ def test_driver_settings(flags, message):
 
 def no_azure_env(tmp_path) -> dict:
     """An environment without any Azure sign-in: no credentials, no CLI token cache."""
-    env = {k: v for k, v in os.environ.items()
+    env = {k: v for k, v in user_env().items()
            if not k.startswith(("AZURE_", "STORAGE_", "MSI_", "IDENTITY_"))}
     env["HOME"] = str(tmp_path)  # the Azure CLI and azd keep their tokens under $HOME
     env["AZURE_CONFIG_DIR"] = str(tmp_path / ".azure")

@@ -19,6 +19,7 @@ from helpers import (
     partial_files,
     run_script,
     tree_bytes,
+    user_env,
 )
 from yolo3.errors import YoloError
 from yolo3.files import atomic_output
@@ -70,7 +71,8 @@ def test_sigterm_mid_write_removes_the_temporary_file(tmp_path, random_weights):
     out.write_bytes(b"an earlier model")
     process = subprocess.Popen([sys.executable, str(REPO / "convert.py"),
                                 str(CFG / "yolov3.cfg"), str(weights), str(out)],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               env=user_env())
     deadline = time.monotonic() + 120
     while not any(p.stat().st_size > 1 << 20 for p in partial_files(tmp_path)):
         assert process.poll() is None, process.communicate()
@@ -117,7 +119,8 @@ def test_a_full_disk_is_one_clear_error(tmp_path):
 def test_ctrl_c_is_one_line(tmp_path, tiny_model):
     process = subprocess.Popen([sys.executable, str(REPO / "yolo_video.py"), "--model_path",
                                 str(tiny_model), "--image"], stdin=subprocess.PIPE,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               env=user_env())
     deadline = time.monotonic() + 120
     line = ""
     while "Input image filename" not in line:  # the prompt: the model is loaded

@@ -34,9 +34,9 @@ def listed(tmp_path, line):
 
 
 def test_class_id_beyond_the_classes_stops_before_building(tmp_path, earlier_run):
+    args = listed(tmp_path, f"{SAMPLE} 10,10,100,120,5")
     before = tree_bytes(tmp_path)
-    result = train(tmp_path, *listed(tmp_path, f"{SAMPLE} 10,10,100,120,5"), "--overwrite",
-                   "--output_dir", str(earlier_run))
+    result = train(tmp_path, *args, "--overwrite", "--output_dir", str(earlier_run))
     assert_one_line_error(result, "class id 5 is beyond the 2 classes")
     assert tree_bytes(tmp_path) == before and not partial_files(tmp_path)
 
