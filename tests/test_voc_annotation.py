@@ -7,17 +7,23 @@ from helpers import run_script
 from yolo3.annotations import read_lines
 
 
-def test_vott_export_to_lists_and_discovered_classes(tmp_path):
-    root = exports.vott1(tmp_path / "vott1")
-    out = tmp_path / "project"
-    result = run_script("voc_annotation.py", "--data_dir", str(root), "--out_dir", str(out))
+def check_lists_and_discovered_classes(export, out, summary: list[str], classes: str,
+                                       train_lines: int) -> None:
+    """voc_annotation.py on ``export``: the summary lines ({out} filled in), the classes
+    file it discovered and the number of training lines."""
+    result = run_script("voc_annotation.py", "--data_dir", str(export), "--out_dir", str(out))
     assert result.returncode == 0, result.stderr
-    assert result.stdout.splitlines()[:3] == [
-        f"train: 3 images (1 without objects), 4 boxes → {out}/train_list.txt",
-        f"val: 1 images (0 without objects), 1 boxes → {out}/val_list.txt",
-        f"Classes: 2 discovered, written to {out}/classes.txt"]
-    assert (out / "classes.txt").read_text() == "helmet\nvest\n"
-    assert len(read_lines(out / "train_list.txt")) == 3
+    assert result.stdout.splitlines()[:3] == [line.format(out=out) for line in summary]
+    assert (out / "classes.txt").read_text() == classes
+    assert len(read_lines(out / "train_list.txt")) == train_lines
+
+
+def test_vott_export_to_lists_and_discovered_classes(tmp_path):
+    check_lists_and_discovered_classes(
+        exports.vott1(tmp_path / "vott1"), tmp_path / "project",
+        ["train: 3 images (1 without objects), 4 boxes → {out}/train_list.txt",
+         "val: 1 images (0 without objects), 1 boxes → {out}/val_list.txt",
+         "Classes: 2 discovered, written to {out}/classes.txt"], "helmet\nvest\n", 3)
 
 
 def test_existing_classes_file_is_used_and_problems_are_summarised(tmp_path):
