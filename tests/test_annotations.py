@@ -5,7 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from yolo3.annotations import Annotation, format_line, parse_line, read_lines, write_lines
+from yolo3.annotations import (
+    Annotation,
+    check_boxes,
+    format_line,
+    parse_line,
+    read_lines,
+    write_lines,
+)
 from yolo3.errors import YoloError
 
 
@@ -53,3 +60,24 @@ def test_files(tmp_path):
     assert path.read_text() == "a.jpg 1,2,3,4,0\nb c.jpg\n"
     path.write_text(path.read_text() + "\n\n")  # blank lines are ignored
     assert [a.path for a in read_lines(path)] == ["a.jpg", "b c.jpg"]
+
+
+@pytest.mark.parametrize("line, message", [
+    ("img.jpg 1,2,nan,4,0", "malformed box '1,2,nan,4,0'"),
+    ("img.jpg 1,2,3,4,0 junk", "'junk' after the boxes is not a box"),
+    ("img.jpg 1,2,3,4,0 1,2,x,4,0 5,5,6,6,0", "'1,2,x,4,0' after the boxes is not a box"),
+    ("img.jpg 10,20,30,40", "malformed box '10,20,30,40'"),
+])
+def test_tokens_that_would_become_part_of_the_path(line, message):
+    with pytest.raises(YoloError, match=message):
+        parse_line(line, "list.txt:3")
+    assert parse_line("my, photo.jpg").path == "my, photo.jpg"  # commas in names are fine
+
+
+def test_check_boxes():
+    good = Annotation("a.jpg", np.array([[1, 2, 3, 4, 1]]))
+    check_boxes([good, Annotation("b.jpg", np.zeros((0, 5)))], num_classes=2)
+    with pytest.raises(YoloError, match="a.jpg: class id 1 is beyond the 1 classes"):
+        check_boxes([good], num_classes=1, source="list.txt")
+    with pytest.raises(YoloError, match="c.jpg: box 5,2,3,4,0 has no area"):
+        check_boxes([Annotation("c.jpg", np.array([[5, 2, 3, 4, 0]]))])

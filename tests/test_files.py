@@ -1,11 +1,22 @@
-"""yolo3.files: outputs appear whole or not at all."""
+"""yolo3.files: outputs appear whole or not at all, never onto inputs; text in any of the
+encodings editors write."""
 
 from __future__ import annotations
+
+import codecs
+import os
 
 import pytest
 
 from yolo3.errors import YoloError
-from yolo3.files import atomic_output, check_writable, write_text_atomic
+from yolo3.files import (
+    atomic_output,
+    check_writable,
+    read_text,
+    refuse_overwriting_inputs,
+    same_location,
+    write_text_atomic,
+)
 
 
 def test_success_renames_into_place(tmp_path):
@@ -33,3 +44,60 @@ def test_unwritable_destinations(tmp_path):
         check_writable(tmp_path / "file" / "out.h5")
     with pytest.raises(YoloError, match="it is a directory"):
         write_text_atomic(tmp_path, "x")
+
+
+def test_check_writable_leaves_nothing_behind(tmp_path):
+    check_writable(tmp_path / "new" / "deeper" / "out.txt")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_outputs_onto_inputs_are_refused_through_links(tmp_path):
+    photo = tmp_path / "photo.jpg"
+    photo.write_bytes(b"jpeg")
+    (tmp_path / "link.jpg").symlink_to(photo)
+    (tmp_path / "dir").mkdir()
+    (tmp_path / "dirlink").symlink_to(tmp_path / "dir")
+    for output, source in [(photo, photo), (tmp_path / "link.jpg", photo),
+                           (tmp_path / "dirlink", tmp_path / "dir"),
+                           (tmp_path / "dir" / ".." / "photo.jpg", photo)]:
+        assert same_location(output, source)
+        with pytest.raises(YoloError, match="refusing to write .*: it is the input"):
+            refuse_overwriting_inputs([None, output], [None, source])
+    refuse_overwriting_inputs([tmp_path / "out.jpg", tmp_path / "dir" / "photo.jpg"], [photo])
+
+
+def test_abandoned_temporary_files_go_with_the_next_write(tmp_path):
+    import subprocess
+    import sys
+
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True).stdout.strip()
+    stale = tmp_path / f".partial-{dead}-0123abcd-out.txt"
+    stale.write_text("half")
+    alive = tmp_path / f".partial-{os.getpid()}-0123abcd-out.txt"  # a running writer's
+    alive.write_text("half")
+    write_text_atomic(tmp_path / "out.txt", "whole")
+    assert sorted(p.name for p in tmp_path.iterdir()) == [alive.name, "out.txt"]
+
+
+@pytest.mark.parametrize("data, text", [
+    (b"plain\n", "plain\n"),
+    (codecs.BOM_UTF8 + "é\n".encode(), "é\n"),
+    ("é\r\n".encode("utf-16"), "é\r\n"),
+    (codecs.BOM_UTF16_BE + "é".encode("utf-16-be"), "é"),
+    ("é".encode("utf-32"), "é"),
+])
+def test_read_text_encodings(tmp_path, data, text):
+    path = tmp_path / "t.txt"
+    path.write_bytes(data)
+    assert read_text(path) == text
+
+
+def test_read_text_says_what_is_wrong(tmp_path):
+    path = tmp_path / "t.txt"
+    path.write_bytes("caf\xe9".encode("latin-1"))
+    with pytest.raises(YoloError, match=r"t.txt: not UTF-8 text \(byte 0xe9 at offset 3\)"):
+        read_text(path)
+    path.write_bytes(codecs.BOM_UTF16_LE + b"\x00\xd8")  # a lone surrogate
+    with pytest.raises(YoloError, match="not valid UTF-16-LE text despite its byte order mark"):
+        read_text(path)

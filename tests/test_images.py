@@ -117,3 +117,20 @@ def test_drawing_marks_the_box_and_keeps_the_original():
 def test_rgb_images_pass_through_unchanged():
     image = Image.new("RGB", (5, 5), (1, 2, 3))
     assert to_rgb(image) is image
+
+
+def test_pixel_limit(tmp_path):
+    from yolo3.images import DEFAULT_MAX_PIXELS, image_size, set_max_pixels, verify_image
+
+    path = tmp_path / "small.png"
+    Image.new("RGB", (40, 30)).save(path)
+    assert image_size(path) == verify_image(path) == (40, 30)
+    try:
+        set_max_pixels(1199)
+        for read in (image_size, verify_image, load_image):
+            with pytest.raises(YoloError, match=r"40×30 is larger than the limit of 1,199"):
+                read(path)
+        set_max_pixels(1200)
+        assert load_image(path).size == (40, 30)
+    finally:
+        set_max_pixels(DEFAULT_MAX_PIXELS)

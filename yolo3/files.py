@@ -107,14 +107,30 @@ def _reason(error: OSError) -> str:
 
 def _remove_abandoned(path: Path) -> None:
     """Temporary files of ``path`` left by processes that no longer run."""
-    try:
-        siblings = list(path.parent.glob(f".partial-*-{path.name}"))
-    except OSError:
-        return
-    for sibling in siblings:
-        match = _PARTIAL.match(sibling.name)
-        if match and match.group(2) == path.name and not _running(int(match.group(1))):
-            sibling.unlink(missing_ok=True)
+    for name in _abandoned(path.parent).pop(path.name, []):
+        (path.parent / name).unlink(missing_ok=True)
+
+
+_ABANDONED: dict[Path, dict[str, list[str]]] = {}
+
+
+def _abandoned(folder: Path) -> dict[str, list[str]]:
+    """{target name: its abandoned temporary files} in ``folder``, listed once per process
+    (a run writing thousands of files into one folder must not list it thousands of
+    times; files this process leaves are cleaned by itself)."""
+    key = folder.absolute()
+    if key not in _ABANDONED:
+        found: dict[str, list[str]] = {}
+        try:
+            names = [e.name for e in os.scandir(folder) if e.name.startswith(".partial-")]
+        except OSError:
+            names = []
+        for name in names:
+            match = _PARTIAL.match(name)
+            if match and not _running(int(match.group(1))):
+                found.setdefault(match.group(2), []).append(name)
+        _ABANDONED[key] = found
+    return _ABANDONED[key]
 
 
 def _running(pid: int) -> bool:
