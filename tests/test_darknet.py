@@ -64,7 +64,8 @@ def test_route_and_shortcut_channels():
     config = load_cfg(CFG / "yolov3-spp.cfg")
     assert config.out_channels[83] == 2048  # SPP concat of three pools and their input
     assert config.out_channels[93] == 256 + 512  # upsampled branch + backbone layer 61
-    assert config.layers[83].get_ints("layers") == [-1, -3, -5, -6]
+    assert config.sections[83].get_ints("layers") == [-1, -3, -5, -6]
+    assert config.layers[83].inputs == (82, 80, 78, 77)  # resolved once, in the graph
 
 
 def test_comments_aliases_and_whitespace():

@@ -6,12 +6,12 @@ import numpy as np
 
 from helpers import CFG
 from yolo3.darknet import load_cfg, with_classes
-from yolo3.targets import build_targets, head_grids, head_strides, padded_boxes
+from yolo3.targets import build_targets, head_grids, padded_boxes
 
 
 def test_strides_and_grids():
-    assert head_strides(load_cfg(CFG / "yolov3.cfg")) == [32, 16, 8]
-    assert head_strides(load_cfg(CFG / "yolov3-spp.cfg")) == [32, 16, 8]
+    assert load_cfg(CFG / "yolov3.cfg").head_strides == [32, 16, 8]
+    assert load_cfg(CFG / "yolov3-spp.cfg").head_strides == [32, 16, 8]
     tiny = load_cfg(CFG / "yolov3-tiny.cfg")
     assert head_grids(tiny, (320, 416)) == [(10, 13), (20, 26)]
 

@@ -18,7 +18,6 @@ from yolo3.errors import YoloError
 from yolo3.model import build_model
 from yolo3.training import (
     TrainSettings,
-    backbone_end,
     freeze,
     load_pretrained,
     model_config,
@@ -30,7 +29,7 @@ from yolo3.training import (
 
 def test_backbone_and_freezing():
     full, tiny = load_cfg(CFG / "yolov3.cfg"), load_cfg(CFG / "yolov3-tiny.cfg")
-    assert backbone_end(full) == 74 and backbone_end(tiny) == 8
+    assert full.backbone_end == 74 and tiny.backbone_end == 8
     model = build_model(tiny)
     assert freeze(model, tiny, 1) == (10, 24)  # conv + bn of layers 0, 2, 4, 6, 8
     assert freeze(model, tiny, 2) == (22, 24)  # all but the two heads

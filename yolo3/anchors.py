@@ -18,15 +18,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from yolo3.boxes import shape_iou
 from yolo3.errors import YoloError
-
-
-def shape_iou(shapes: np.ndarray, anchors: np.ndarray) -> np.ndarray:
-    """IoU of (N, 2) shapes with (K, 2) anchors, all corner-aligned: (N, K)."""
-    inter = (np.minimum(shapes[:, None, 0], anchors[None, :, 0])
-             * np.minimum(shapes[:, None, 1], anchors[None, :, 1]))
-    areas = shapes[:, 0] * shapes[:, 1]
-    return inter / (areas[:, None] + (anchors[:, 0] * anchors[:, 1])[None, :] - inter)
 
 
 def letterbox_scale(image_sizes: np.ndarray, input_size: int) -> np.ndarray:

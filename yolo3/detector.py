@@ -189,4 +189,4 @@ class Detector:
 
 def _has_darknet_names(model: keras.Model, config: DarknetConfig) -> bool:
     names = {layer.name for layer in model.layers}
-    return all(f"conv_{c.index}" in names for c in config.convs)
+    return all(conv.name in names for conv in config.convs)

@@ -18,27 +18,14 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
+from yolo3.boxes import HeadGeometry, pairwise_iou_cxcywh
 from yolo3.darknet import DarknetConfig
 
-EPSILON = 1e-9
 TERMS = ("xy", "wh", "confidence", "class")
 
 
 def _bce(labels, logits):
     return tf.nn.sigmoid_cross_entropy_with_logits(labels=labels, logits=logits)
-
-
-def _pairwise_iou(boxes: tf.Tensor, truths: tf.Tensor) -> tf.Tensor:
-    """IoU of predictions (B, N, 4) with true boxes (B, T, 4), both [x, y, w, h]: (B, N, T)."""
-    p_min, p_max = boxes[..., None, :2] - boxes[..., None, 2:] / 2, \
-        boxes[..., None, :2] + boxes[..., None, 2:] / 2
-    t_min, t_max = truths[:, None, :, :2] - truths[:, None, :, 2:] / 2, \
-        truths[:, None, :, :2] + truths[:, None, :, 2:] / 2
-    inter = tf.reduce_prod(tf.maximum(tf.minimum(p_max, t_max) - tf.maximum(p_min, t_min),
-                                      0.0), axis=-1)
-    union = (tf.reduce_prod(boxes[..., None, 2:], axis=-1)
-             + tf.reduce_prod(truths[:, None, :, 2:], axis=-1) - inter)
-    return inter / tf.maximum(union, EPSILON)
 
 
 def head_loss(target: tf.Tensor, raw: tf.Tensor, true_boxes: tf.Tensor, anchors: np.ndarray,
@@ -49,34 +36,22 @@ def head_loss(target: tf.Tensor, raw: tf.Tensor, true_boxes: tf.Tensor, anchors:
     normalised [x, y, w, h], zero rows for padding; anchors (A, 2) in input pixels.
     """
     raw = tf.cast(raw, tf.float32)
-    shape = tf.shape(target)
-    batch, grid_h, grid_w = shape[0], shape[1], shape[2]
-    raw = tf.reshape(raw, tf.shape(target))
-    cols = tf.cast(tf.range(grid_w), tf.float32)
-    rows = tf.cast(tf.range(grid_h), tf.float32)
-    cell = tf.stack(tf.meshgrid(cols, rows), axis=-1)[:, :, None, :]  # (gh, gw, 1, 2)
-    grid_wh = tf.cast(tf.stack([grid_w, grid_h]), tf.float32)
-    input_wh = tf.constant([input_hw[1], input_hw[0]], tf.float32)
-    anchors = tf.constant(anchors, tf.float32)
-
+    head = HeadGeometry(raw, anchors, target.shape[-1] - 5, input_hw)
+    feats = head.split(raw)
     mask = target[..., 4:5]
-    pred_xy = (tf.sigmoid(raw[..., 0:2]) + cell) / grid_wh
-    pred_wh = tf.exp(tf.minimum(raw[..., 2:4], 10.0)) * anchors / input_wh
-
-    true_offset = target[..., 0:2] * grid_wh - cell
-    ratio = target[..., 2:4] * input_wh / anchors
-    true_wh = tf.where(mask > 0, tf.math.log(tf.maximum(ratio, EPSILON)), tf.zeros_like(ratio))
+    pred_xy, pred_wh = head.decode(feats, max_log_size=10.0)
+    true_offset, true_wh = head.encode(target[..., 0:2], target[..., 2:4])
     scale = 2.0 - target[..., 2:3] * target[..., 3:4]
 
-    predicted = tf.reshape(tf.concat([pred_xy, pred_wh], -1), [batch, -1, 4])
-    best_iou = tf.reduce_max(_pairwise_iou(predicted, true_boxes), axis=-1)
+    predicted = tf.reshape(tf.concat([pred_xy, pred_wh], -1), [head.batch, -1, 4])
+    best_iou = tf.reduce_max(pairwise_iou_cxcywh(predicted, true_boxes), axis=-1)
     ignore = tf.reshape(tf.cast(best_iou < ignore_thresh, tf.float32), tf.shape(mask))
 
-    xy = mask * scale * _bce(tf.clip_by_value(true_offset, 0.0, 1.0), raw[..., 0:2])
-    wh = mask * scale * 0.5 * tf.square(true_wh - raw[..., 2:4])
-    confidence = (mask * _bce(mask, raw[..., 4:5])
-                  + (1 - mask) * _bce(mask, raw[..., 4:5]) * ignore)
-    classes = mask * _bce(target[..., 5:], raw[..., 5:])
+    xy = mask * scale * _bce(tf.clip_by_value(true_offset, 0.0, 1.0), feats[..., 0:2])
+    wh = mask * scale * 0.5 * tf.square(true_wh - feats[..., 2:4])
+    confidence = (mask * _bce(mask, feats[..., 4:5])
+                  + (1 - mask) * _bce(mask, feats[..., 4:5]) * ignore)
+    classes = mask * _bce(target[..., 5:], feats[..., 5:])
     return {"xy": tf.reduce_sum(xy), "wh": tf.reduce_sum(wh),
             "confidence": tf.reduce_sum(confidence), "class": tf.reduce_sum(classes)}
 

@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from yolo3.boxes import box_iou
+
 
 @dataclass
 class ImageResult:
@@ -36,17 +38,6 @@ class ImageResult:
                    np.asarray(det_boxes, np.float64).reshape(-1, 4),
                    np.asarray(det_scores, np.float64).reshape(-1),
                    np.asarray(det_classes, np.int64).reshape(-1))
-
-
-def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """IoU of (N, 4) and (M, 4) xyxy boxes: (N, M)."""
-    lt = np.maximum(a[:, None, :2], b[None, :, :2])
-    rb = np.minimum(a[:, None, 2:], b[None, :, 2:])
-    inter = np.prod(np.clip(rb - lt, 0, None), axis=2)
-    area_a = np.prod(a[:, 2:] - a[:, :2], axis=1)
-    area_b = np.prod(b[:, 2:] - b[:, :2], axis=1)
-    union = area_a[:, None] + area_b[None, :] - inter
-    return np.divide(inter, union, out=np.zeros_like(inter), where=union > 0)
 
 
 def match_image(result: ImageResult, iou_threshold: float = 0.5) -> np.ndarray:

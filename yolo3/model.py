@@ -7,8 +7,8 @@ raw head convolutions, one per [yolo] layer in cfg order (coarse to fine for YOL
 [x, y, w, h, objectness, class scores...] per anchor. A cfg without [yolo] layers (a
 backbone) outputs its last layer.
 
-Layer names come from the Darknet layer index (``conv_12``, ``bn_12``, ``leaky_12``,
-``shortcut_14``, ...), so they are the same for every build and Keras version.
+Layer names are the graph's (yolo3.darknet.graph: ``conv_12``, ``bn_12``, ``leaky_12``,
+``shortcut_14``, ...), the same for every build and Keras version.
 """
 
 from __future__ import annotations
@@ -16,7 +16,16 @@ from __future__ import annotations
 import keras
 import numpy as np
 
-from yolo3.darknet import ConvWeights, DarknetConfig
+from yolo3.darknet import (
+    INPUT,
+    Conv,
+    ConvWeights,
+    DarknetConfig,
+    MaxPool,
+    Route,
+    Shortcut,
+    Upsample,
+)
 
 # Darknet normalises with sqrt(variance + 1e-6) (OpenCV's importer follows it); Keras'
 # default 1e-3 shifts converted outputs by about 0.7 %.
@@ -34,52 +43,40 @@ def build_model(config: DarknetConfig, input_shape: tuple[int | None, int | None
     """
     inputs = keras.Input(shape=(*input_shape, config.input_channels), name="input")
     outputs: list = []  # output tensor of each Darknet layer
-    convs = {conv.index: conv for conv in config.convs}
-    x = inputs
-    for index, section in enumerate(config.layers):
-        kind = section.kind
-        if kind == "convolutional":
-            x = _conv_block(x, convs[index], folded)
-        elif kind == "shortcut":
-            source = _target(index, section.get_int("from", -3))
-            x = keras.layers.Add(name=f"shortcut_{index}")([outputs[source], x])
-        elif kind == "route":
-            sources = [outputs[_target(index, ref)] for ref in section.get_ints("layers")]
-            x = sources[0] if len(sources) == 1 else keras.layers.Concatenate(
-                name=f"route_{index}")(sources)
-        elif kind == "upsample":
-            stride = section.get_int("stride", 2)
-            x = keras.layers.UpSampling2D(stride, interpolation="nearest",
-                                          name=f"upsample_{index}")(x)
-        elif kind == "maxpool":
-            stride = section.get_int("stride", 1)
-            size = section.get_int("size", stride)
+    for layer in config.layers:
+        x = [inputs if i == INPUT else outputs[i] for i in layer.inputs]
+        if isinstance(layer, Conv):
+            y = _conv_block(x[0], layer, folded)
+        elif isinstance(layer, Shortcut):
+            y = keras.layers.Add(name=layer.name)(x)
+        elif isinstance(layer, Route):
+            y = x[0] if len(x) == 1 else keras.layers.Concatenate(name=layer.name)(x)
+        elif isinstance(layer, Upsample):
+            y = keras.layers.UpSampling2D(layer.factor, interpolation="nearest",
+                                          name=layer.name)(x[0])
+        elif isinstance(layer, MaxPool):
             # Darknet pads size-1 pixels, floor(half) before: the same as Keras' "same".
-            x = keras.layers.MaxPooling2D(size, stride, padding="same",
-                                          name=f"maxpool_{index}")(x)
-        # a [yolo] layer decodes in post-processing; its slot keeps the raw head output
-        outputs.append(x)
+            y = keras.layers.MaxPooling2D(layer.size, layer.pool_stride, padding="same",
+                                          name=layer.name)(x[0])
+        else:  # [yolo]: decoded in post-processing; its slot keeps the raw head output
+            y = x[0]
+        outputs.append(y)
     heads = [outputs[head.conv_index] for head in config.heads] or [outputs[-1]]
     return keras.Model(inputs, heads, name=name)
 
 
-def _target(index: int, ref: int) -> int:
-    return index + ref if ref < 0 else ref
-
-
-def _conv_block(x, conv, folded: bool):
-    i = conv.index
+def _conv_block(x, conv: Conv, folded: bool):
     batch_normalize = conv.batch_normalize and not folded
-    same = conv.stride == 1 and 2 * conv.padding == conv.size - 1
+    same = conv.conv_stride == 1 and 2 * conv.padding == conv.size - 1
     if conv.padding and not same:
-        x = keras.layers.ZeroPadding2D(conv.padding, name=f"pad_{i}")(x)
-    x = keras.layers.Conv2D(conv.filters, conv.size, strides=conv.stride,
+        x = keras.layers.ZeroPadding2D(conv.padding, name=conv.pad_name)(x)
+    x = keras.layers.Conv2D(conv.filters, conv.size, strides=conv.conv_stride,
                             padding="same" if same else "valid",
-                            use_bias=not batch_normalize, name=f"conv_{i}")(x)
+                            use_bias=not batch_normalize, name=conv.name)(x)
     if batch_normalize:
-        x = keras.layers.BatchNormalization(epsilon=BATCHNORM_EPSILON, name=f"bn_{i}")(x)
+        x = keras.layers.BatchNormalization(epsilon=BATCHNORM_EPSILON, name=conv.bn_name)(x)
     if conv.activation == "leaky":
-        x = keras.layers.LeakyReLU(negative_slope=LEAKY_SLOPE, name=f"leaky_{i}")(x)
+        x = keras.layers.LeakyReLU(negative_slope=LEAKY_SLOPE, name=conv.activation_name)(x)
     return x
 
 
@@ -92,10 +89,10 @@ def set_darknet_weights(model: keras.Model, config: DarknetConfig,
             continue
         # Darknet kernels are (out, in, h, w); Keras wants (h, w, in, out)
         kernel = np.transpose(values.kernel, (2, 3, 1, 0))
-        layer = model.get_layer(f"conv_{conv.index}")
+        layer = model.get_layer(conv.name)
         if conv.batch_normalize:
             layer.set_weights([kernel])
-            model.get_layer(f"bn_{conv.index}").set_weights(
+            model.get_layer(conv.bn_name).set_weights(
                 [values.scales, values.biases, values.mean, values.variance])
         else:
             layer.set_weights([kernel, values.biases])
@@ -105,10 +102,10 @@ def get_darknet_weights(model: keras.Model, config: DarknetConfig) -> dict[int, 
     """The model's convolution weights as Darknet-order arrays (float32)."""
     convs: dict[int, ConvWeights] = {}
     for conv in config.convs:
-        weights = model.get_layer(f"conv_{conv.index}").get_weights()
+        weights = model.get_layer(conv.name).get_weights()
         kernel = np.transpose(weights[0], (3, 2, 0, 1)).astype(np.float32)
         if conv.batch_normalize:
-            gamma, beta, mean, variance = model.get_layer(f"bn_{conv.index}").get_weights()
+            gamma, beta, mean, variance = model.get_layer(conv.bn_name).get_weights()
             convs[conv.index] = ConvWeights(beta, kernel, gamma, mean, variance)
         else:
             convs[conv.index] = ConvWeights(weights[1], kernel)
@@ -127,12 +124,12 @@ def fold_batchnorm(model: keras.Model, config: DarknetConfig,
     shape = input_shape or tuple(model.input_shape[1:3])
     folded = build_model(config, shape, name=model.name, folded=True)
     for conv in config.convs:
-        weights = model.get_layer(f"conv_{conv.index}").get_weights()
-        target = folded.get_layer(f"conv_{conv.index}")
+        weights = model.get_layer(conv.name).get_weights()
+        target = folded.get_layer(conv.name)
         if not conv.batch_normalize:
             target.set_weights(weights)
             continue
-        bn = model.get_layer(f"bn_{conv.index}")
+        bn = model.get_layer(conv.bn_name)
         gamma, beta, mean, variance = (w.astype(np.float64) for w in bn.get_weights())
         factor = gamma / np.sqrt(variance + bn.epsilon)
         target.set_weights([(weights[0] * factor).astype(np.float32),

@@ -17,7 +17,6 @@ Formats by file name:
 from __future__ import annotations
 
 import json
-import re
 import warnings
 import zipfile
 from contextlib import contextmanager
@@ -28,7 +27,7 @@ import h5py
 import keras
 import numpy as np
 
-from yolo3.darknet import DarknetConfig, DarknetHeader, parse_cfg
+from yolo3.darknet import DarknetConfig, DarknetHeader, auto_name_counter, parse_cfg
 from yolo3.errors import WeightsError, YoloError
 from yolo3.files import atomic_output
 from yolo3.model import build_model
@@ -213,11 +212,6 @@ def load_model(path: str | Path, config: DarknetConfig | None = None
     return model, metadata
 
 
-def _layer_number(name: str) -> int:
-    digits = re.search(r"(\d+)$", name)
-    return int(digits.group(1)) if digits else 0
-
-
 def load_keras2_weights(model: keras.Model, config: DarknetConfig, path: str | Path) -> None:
     """Fill ``model`` from a Keras 2 HDF5 file of a keras-yolo3 model, matched by order.
 
@@ -241,9 +235,9 @@ def load_keras2_weights(model: keras.Model, config: DarknetConfig, path: str | P
                                 for n in group.attrs.get("weight_names", [])]
                 values = [np.asarray(group[n]) for n in weight_names]
                 if any(n.endswith(("kernel:0", "kernel")) for n in weight_names):
-                    convs.append((_layer_number(name), values))
+                    convs.append((auto_name_counter(name), values))
                 elif any(n.endswith(("gamma:0", "gamma")) for n in weight_names):
-                    norms.append((_layer_number(name), values))
+                    norms.append((auto_name_counter(name), values))
     except (OSError, KeyError) as error:
         if isinstance(error, FileNotFoundError):
             raise
@@ -253,8 +247,8 @@ def load_keras2_weights(model: keras.Model, config: DarknetConfig, path: str | P
         raise WeightsError(f"{path} holds {len(convs)} convolutions and {len(norms)} batch "
                            f"norms; {config.source} has {len(config.convs)} and "
                            f"{len(wanted_norms)}")
-    pairs = [(f"conv_{c.index}", v) for c, (_, v) in zip(config.convs, sorted(convs))]
-    pairs += [(f"bn_{c.index}", v) for c, (_, v) in zip(wanted_norms, sorted(norms))]
+    pairs = [(c.name, v) for c, (_, v) in zip(config.convs, sorted(convs))]
+    pairs += [(c.bn_name, v) for c, (_, v) in zip(wanted_norms, sorted(norms))]
     for layer_name, values in pairs:
         layer = model.get_layer(layer_name)
         expected = [tuple(w.shape) for w in layer.weights]

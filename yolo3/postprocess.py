@@ -1,9 +1,7 @@
-"""From raw head outputs to boxes: decode, undo the letterbox, non-maximum suppression.
+"""From raw head outputs to boxes: decode (yolo3.boxes, shared with the loss), undo the
+letterbox, non-maximum suppression.
 
-The maths is keras-yolo3's, so models trained there or here decode the same:
-    centre = (sigmoid(t_xy) + cell) / grid          (fraction of the network input)
-    size   = exp(t_wh) * anchor / input_size        (anchors in input pixels)
-    score  = sigmoid(t_objectness) * sigmoid(t_class)   (independent sigmoids)
+score = sigmoid(t_objectness) · sigmoid(t_class) (independent sigmoids, keras-yolo3's),
 followed by per-class NMS keeping at most ``max_per_class`` boxes per class.
 """
 
@@ -11,33 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
 import tensorflow as tf
 
-
-def decode_head(raw: tf.Tensor, anchors: np.ndarray, num_classes: int,
-                input_hw: tuple[int, int]) -> tuple[tf.Tensor, tf.Tensor]:
-    """Decode one head.
-
-    raw: (B, grid_h, grid_w, A * (5 + C)) raw convolution output; anchors: (A, 2) (w, h)
-    in input pixels. Returns boxes (B, grid_h * grid_w * A, 4) as [x_min, y_min, x_max,
-    y_max] in network-input pixels, and scores (B, grid_h * grid_w * A, C) =
-    objectness × class probability.
-    """
-    num_anchors = len(anchors)
-    shape = tf.shape(raw)
-    batch, grid_h, grid_w = shape[0], shape[1], shape[2]
-    raw = tf.reshape(raw, [batch, grid_h, grid_w, num_anchors, 5 + num_classes])
-    cols = tf.cast(tf.range(grid_w), raw.dtype)
-    rows = tf.cast(tf.range(grid_h), raw.dtype)
-    cell = tf.stack(tf.meshgrid(cols, rows), axis=-1)[None, :, :, None, :]  # (1, h, w, 1, 2)
-    grid_wh = tf.cast(tf.stack([grid_w, grid_h]), raw.dtype)
-    input_wh = tf.constant([input_hw[1], input_hw[0]], raw.dtype)
-    centre = (tf.sigmoid(raw[..., 0:2]) + cell) / grid_wh * input_wh
-    size = tf.exp(raw[..., 2:4]) * tf.constant(anchors, raw.dtype)
-    boxes = tf.concat([centre - size / 2, centre + size / 2], axis=-1)
-    scores = tf.sigmoid(raw[..., 4:5]) * tf.sigmoid(raw[..., 5:])
-    return tf.reshape(boxes, [batch, -1, 4]), tf.reshape(scores, [batch, -1, num_classes])
+from yolo3.boxes import decode_head  # noqa: F401  (part of this module's interface)
 
 
 def undo_letterbox(boxes: tf.Tensor, letterboxes: tf.Tensor) -> tf.Tensor:

@@ -10,30 +10,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from yolo3.anchors import shape_iou
+from yolo3.boxes import normalised_cxcywh, responsible_cells, shape_iou
 from yolo3.darknet import DarknetConfig
-
-
-def head_strides(config: DarknetConfig) -> list[int]:
-    """Input pixels per grid cell of each head, followed through the cfg's layers."""
-    strides: list[float] = []
-    for index, section in enumerate(config.layers):
-        prev = strides[index - 1] if index else 1.0
-        if section.kind in ("convolutional", "maxpool"):
-            strides.append(prev * section.get_int("stride", 1))
-        elif section.kind == "upsample":
-            strides.append(prev / section.get_int("stride", 2))
-        elif section.kind == "route":
-            ref = section.get_ints("layers")[0]
-            strides.append(strides[index + ref if ref < 0 else ref])
-        else:
-            strides.append(prev)
-    return [int(strides[head.conv_index]) for head in config.heads]
 
 
 def head_grids(config: DarknetConfig, input_hw: tuple[int, int]) -> list[tuple[int, int]]:
     """(grid_h, grid_w) of each head for an input of ``input_hw`` (height, width)."""
-    return [(input_hw[0] // s, input_hw[1] // s) for s in head_strides(config)]
+    return [(input_hw[0] // s, input_hw[1] // s) for s in config.head_strides]
 
 
 def build_targets(boxes: np.ndarray, config: DarknetConfig, input_hw: tuple[int, int],
@@ -54,18 +37,15 @@ def build_targets(boxes: np.ndarray, config: DarknetConfig, input_hw: tuple[int,
     boxes = boxes[(wh > 0).all(axis=1)]
     if not len(boxes):
         return targets
-    height, width = input_hw
-    centre = (boxes[:, 0:2] + boxes[:, 2:4]) / 2 / [width, height]
-    size = (boxes[:, 2:4] - boxes[:, 0:2]) / [width, height]
+    cxcywh = normalised_cxcywh(boxes[:, :4], input_hw)
     best = np.argmax(shape_iou(boxes[:, 2:4] - boxes[:, 0:2], config.anchors), axis=1)
-    for target, head, (gh, gw) in zip(targets, config.heads, grids):
+    for target, head, grid in zip(targets, config.heads, grids):
+        cells = responsible_cells(cxcywh[:, 0:2], grid)
         for slot, anchor in enumerate(head.mask):
             for b in np.flatnonzero(best == anchor):
-                i = min(int(centre[b, 0] * gw), gw - 1)
-                j = min(int(centre[b, 1] * gh), gh - 1)
+                i, j = cells[b]
                 target[j, i, slot] = 0
-                target[j, i, slot, 0:2] = centre[b]
-                target[j, i, slot, 2:4] = size[b]
+                target[j, i, slot, 0:4] = cxcywh[b]
                 target[j, i, slot, 4] = 1
                 target[j, i, slot, 5 + int(boxes[b, 4])] = 1
     return targets
@@ -77,9 +57,7 @@ def padded_boxes(boxes: np.ndarray, input_hw: tuple[int, int], max_boxes: int) -
     The loss compares every prediction with all of an image's boxes (not only those of
     the same head, as keras-yolo3 did) to decide which predictions to ignore.
     """
-    height, width = input_hw
     boxes = np.asarray(boxes, np.float32).reshape(-1, 5)[:max_boxes]
     out = np.zeros((max_boxes, 4), np.float32)
-    out[:len(boxes), 0:2] = (boxes[:, 0:2] + boxes[:, 2:4]) / 2 / [width, height]
-    out[:len(boxes), 2:4] = (boxes[:, 2:4] - boxes[:, 0:2]) / [width, height]
+    out[:len(boxes)] = normalised_cxcywh(boxes[:, :4], input_hw)
     return out

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -252,30 +251,18 @@ def choose_anchors(settings: TrainSettings, train: list[Annotation], k: int) -> 
     return result.anchors
 
 
-def backbone_end(config: DarknetConfig) -> int:
-    """Index of the backbone's last layer: Darknet-53's last residual (74) in YOLOv3 cfgs;
-    in cfgs without residuals, the earliest layer a later route reaches back to (8 in tiny)."""
-    first_head = config.heads[0].index if config.heads else len(config.layers)
-    shortcuts = [i for i, s in enumerate(config.layers[:first_head]) if s.kind == "shortcut"]
-    if shortcuts:
-        return shortcuts[-1]
-    reached = [i + r if r < 0 else r for i, s in enumerate(config.layers) if s.kind == "route"
-               for r in s.get_ints("layers") if len(s.get_ints("layers")) > 1]
-    return min(reached) if reached else first_head - 1
-
-
 def freeze(body: keras.Model, config: DarknetConfig, freeze_body: int) -> tuple[int, int]:
     """Freeze the backbone (1), everything but the heads (2) or nothing (0).
 
     Returns (frozen layers, layers with weights)."""
-    heads = {f"conv_{h.conv_index}" for h in config.heads}
-    end = backbone_end(config)
+    heads = {config.layers[h.conv_index].name for h in config.heads}
+    end = config.backbone_end
     frozen = 0
     weighted = [layer for layer in body.layers if layer.weights]
     for layer in body.layers:
-        index = int(m.group(1)) if (m := re.search(r"_(\d+)$", layer.name)) else -1
+        index = config.layer_index(layer.name)
         if freeze_body == 1:
-            layer.trainable = index > end
+            layer.trainable = index is None or index > end
         elif freeze_body == 2:
             layer.trainable = layer.name in heads
         else:

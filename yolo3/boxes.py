@@ -1,0 +1,180 @@
+"""YOLO box maths, in one place: the head decode (inference and the loss), its inverse
+(training targets and the loss), named box converters and the IoUs.
+
+Box forms, named in every signature:
+- ``xyxy``: [x_min, y_min, x_max, y_max] (pixels unless said otherwise);
+- ``cxcywh``: [centre_x, centre_y, width, height];
+- *normalised*: divided by the network input's width and height (0..1);
+- *shape*: [width, height] only, as if every box shared its top-left corner.
+
+The decode is keras-yolo3's, so models trained there or here decode the same:
+    centre = (sigmoid(t_xy) + cell) / grid          (normalised)
+    size   = exp(t_wh) · anchor / input_size        (normalised; anchors in input pixels)
+NumPy functions run anywhere; the TensorFlow ones import it when called, so data-only
+tools (kmeans.py, voc_annotation.py) never load it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+EPSILON = 1e-9
+
+
+# ----------------------------------------------------------------------------------------
+# converters (NumPy)
+
+
+def xyxy_to_cxcywh(boxes: np.ndarray) -> np.ndarray:
+    """(..., 4) xyxy → (..., 4) cxcywh, same units."""
+    boxes = np.asarray(boxes, np.float32)
+    return np.concatenate([(boxes[..., 0:2] + boxes[..., 2:4]) / 2,
+                           boxes[..., 2:4] - boxes[..., 0:2]], axis=-1)
+
+
+def cxcywh_to_xyxy(boxes: np.ndarray) -> np.ndarray:
+    """(..., 4) cxcywh → (..., 4) xyxy, same units."""
+    boxes = np.asarray(boxes, np.float32)
+    return np.concatenate([boxes[..., 0:2] - boxes[..., 2:4] / 2,
+                           boxes[..., 0:2] + boxes[..., 2:4] / 2], axis=-1)
+
+
+def normalised_cxcywh(boxes_xyxy: np.ndarray, input_hw: tuple[int, int]) -> np.ndarray:
+    """(N, 4) xyxy in network-input pixels → (N, 4) cxcywh normalised to the input."""
+    height, width = input_hw
+    return xyxy_to_cxcywh(boxes_xyxy) / np.array([width, height, width, height], np.float32)
+
+
+# ----------------------------------------------------------------------------------------
+# IoUs (NumPy)
+
+
+def shape_iou(shapes: np.ndarray, anchors: np.ndarray) -> np.ndarray:
+    """IoU of box shapes (N, 2) with anchor shapes (K, 2), corner-aligned: (N, K).
+    (Anchor assignment in the targets, and k-means.)"""
+    inter = (np.minimum(shapes[:, None, 0], anchors[None, :, 0])
+             * np.minimum(shapes[:, None, 1], anchors[None, :, 1]))
+    areas = shapes[:, 0] * shapes[:, 1]
+    return inter / (areas[:, None] + (anchors[:, 0] * anchors[:, 1])[None, :] - inter)
+
+
+def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """IoU of xyxy boxes a (N, 4) with b (M, 4): (N, M). (Evaluation's matching.)"""
+    lt = np.maximum(a[:, None, :2], b[None, :, :2])
+    rb = np.minimum(a[:, None, 2:], b[None, :, 2:])
+    inter = np.prod(np.clip(rb - lt, 0, None), axis=2)
+    area_a = np.prod(a[:, 2:] - a[:, :2], axis=1)
+    area_b = np.prod(b[:, 2:] - b[:, :2], axis=1)
+    union = area_a[:, None] + area_b[None, :] - inter
+    return np.divide(inter, union, out=np.zeros_like(inter), where=union > 0)
+
+
+# ----------------------------------------------------------------------------------------
+# encode: boxes → the cell and anchor slot that predicts them (NumPy, for the targets)
+
+
+def responsible_cells(centres: np.ndarray, grid_hw: tuple[int, int]) -> np.ndarray:
+    """(N, 2) integer (column, row) of the cell holding each normalised centre (N, 2)."""
+    grid_h, grid_w = grid_hw
+    cols = np.minimum((centres[:, 0] * grid_w).astype(np.int64), grid_w - 1)
+    rows = np.minimum((centres[:, 1] * grid_h).astype(np.int64), grid_h - 1)
+    return np.stack([cols, rows], axis=1)
+
+
+# ----------------------------------------------------------------------------------------
+# decode and its inverse (TensorFlow, for the model's outputs)
+
+
+def _cells(grid_h, grid_w, dtype):
+    """(grid_h, grid_w, 1, 2) (column, row) of every cell."""
+    import tensorflow as tf
+
+    cols = tf.cast(tf.range(grid_w), dtype)
+    rows = tf.cast(tf.range(grid_h), dtype)
+    return tf.stack(tf.meshgrid(cols, rows), axis=-1)[:, :, None, :]
+
+
+class HeadGeometry:
+    """A head's grid, cells and anchors for raw outputs (B, grid_h, grid_w, A * (5 + C)).
+
+    Made once per call of the decode or the loss; ``anchors`` (A, 2) in input pixels.
+    """
+
+    def __init__(self, raw, anchors: np.ndarray, num_classes: int,
+                 input_hw: tuple[int, int]):
+        import tensorflow as tf
+
+        shape = tf.shape(raw)
+        self.batch, self.grid_h, self.grid_w = shape[0], shape[1], shape[2]
+        self.dtype = raw.dtype
+        self.num_anchors, self.num_classes = len(anchors), num_classes
+        self.cells = _cells(self.grid_h, self.grid_w, raw.dtype)
+        self.grid_wh = tf.cast(tf.stack([self.grid_w, self.grid_h]), raw.dtype)
+        self.input_wh = tf.constant([input_hw[1], input_hw[0]], raw.dtype)
+        self.anchors = tf.constant(anchors, raw.dtype)
+
+    def split(self, raw):
+        """(B, gh, gw, A * (5 + C)) → (B, gh, gw, A, 5 + C) logits [t_xy, t_wh, t_o, t_c]."""
+        import tensorflow as tf
+
+        return tf.reshape(raw, [self.batch, self.grid_h, self.grid_w, self.num_anchors,
+                                5 + self.num_classes])
+
+    def decode(self, feats, max_log_size: float | None = None):
+        """Logits (B, gh, gw, A, 5 + C) → centres and sizes (B, gh, gw, A, 2), normalised.
+
+        ``max_log_size`` caps t_wh before exp (the loss's guard against overflow)."""
+        import tensorflow as tf
+
+        t_wh = feats[..., 2:4] if max_log_size is None else tf.minimum(feats[..., 2:4],
+                                                                        max_log_size)
+        centre = (tf.sigmoid(feats[..., 0:2]) + self.cells) / self.grid_wh
+        size = tf.exp(t_wh) * self.anchors / self.input_wh
+        return centre, size
+
+    def encode(self, centre, size):
+        """The inverse of :meth:`decode` for normalised centres and sizes: the offset within
+        the cell (the target of sigmoid(t_xy)) and log(size / anchor) (the target of t_wh);
+        sizes of 0 (empty slots) encode to 0."""
+        import tensorflow as tf
+
+        offset = centre * self.grid_wh - self.cells
+        ratio = size * self.input_wh / self.anchors
+        log_size = tf.where(ratio > 0, tf.math.log(tf.maximum(ratio, EPSILON)),
+                            tf.zeros_like(ratio))
+        return offset, log_size
+
+
+def decode_head(raw, anchors: np.ndarray, num_classes: int, input_hw: tuple[int, int]):
+    """Boxes and scores of one head, for inference.
+
+    raw: (B, grid_h, grid_w, A * (5 + C)); anchors: (A, 2) (w, h) in input pixels.
+    Returns boxes (B, grid_h * grid_w * A, 4) xyxy in network-input pixels, and scores
+    (B, grid_h * grid_w * A, C) = sigmoid(objectness) × sigmoid(class).
+    """
+    import tensorflow as tf
+
+    head = HeadGeometry(raw, anchors, num_classes, input_hw)
+    feats = head.split(raw)
+    centre, size = head.decode(feats)
+    boxes = tf.concat([centre - size / 2, centre + size / 2], axis=-1)
+    boxes = boxes * tf.concat([head.input_wh, head.input_wh], axis=0)
+    scores = tf.sigmoid(feats[..., 4:5]) * tf.sigmoid(feats[..., 5:])
+    return (tf.reshape(boxes, [head.batch, -1, 4]),
+            tf.reshape(scores, [head.batch, -1, num_classes]))
+
+
+def pairwise_iou_cxcywh(boxes, truths):
+    """IoU of predictions (B, N, 4) with true boxes (B, T, 4), both cxcywh in the same
+    units (TensorFlow): (B, N, T). (The loss's ignore test.)"""
+    import tensorflow as tf
+
+    p_min = boxes[..., None, :2] - boxes[..., None, 2:] / 2
+    p_max = boxes[..., None, :2] + boxes[..., None, 2:] / 2
+    t_min = truths[:, None, :, :2] - truths[:, None, :, 2:] / 2
+    t_max = truths[:, None, :, :2] + truths[:, None, :, 2:] / 2
+    inter = tf.reduce_prod(tf.maximum(tf.minimum(p_max, t_max) - tf.maximum(p_min, t_min),
+                                      0.0), axis=-1)
+    union = (tf.reduce_prod(boxes[..., None, 2:], axis=-1)
+             + tf.reduce_prod(truths[:, None, :, 2:], axis=-1) - inter)
+    return inter / tf.maximum(union, EPSILON)

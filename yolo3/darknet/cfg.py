@@ -1,0 +1,348 @@
+"""Darknet .cfg text → the checked layer graph (yolo3.darknet.graph), and back to text.
+
+The one reader of cfg options: every default (``from=-3``, upsample stride 2, maxpool
+size = stride, ...) and every route/shortcut reference is resolved here, once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+
+from yolo3.darknet.graph import (
+    INPUT,
+    Conv,
+    DarknetConfig,
+    Layer,
+    MaxPool,
+    Route,
+    Shortcut,
+    Upsample,
+    Yolo,
+)
+from yolo3.datafiles import format_anchors
+from yolo3.errors import CfgError, YoloError
+from yolo3.files import read_text
+
+# Section names Darknet accepts, mapped to the one spelling used here.
+_SECTION_ALIASES = {
+    "net": "net",
+    "network": "net",
+    "convolutional": "convolutional",
+    "conv": "convolutional",
+    "shortcut": "shortcut",
+    "route": "route",
+    "upsample": "upsample",
+    "maxpool": "maxpool",
+    "max": "maxpool",
+    "yolo": "yolo",
+}
+ACTIVATIONS = ("leaky", "linear")
+CFG_DIR = Path(__file__).resolve().parent.parent.parent / "cfg"
+STANDARD_CFGS = {"full": "yolov3.cfg", "tiny": "yolov3-tiny.cfg"}
+
+
+@dataclass(frozen=True)
+class Section:
+    """One ``[kind]`` block of a cfg: its options as strings and where it starts."""
+
+    kind: str
+    options: dict[str, str]
+    line: int
+
+    def where(self, index: int | None = None) -> str:
+        layer = f"layer {index} " if index is not None else ""
+        return f"{layer}[{self.kind}] at line {self.line}"
+
+    def get_int(self, key: str, default: int) -> int:
+        value = self.options.get(key)
+        if value is None:
+            return default
+        try:
+            return int(value)
+        except ValueError:
+            raise CfgError(f"{self.where()}: {key}={value!r} is not an integer") from None
+
+    def get_float(self, key: str, default: float) -> float:
+        value = self.options.get(key)
+        if value is None:
+            return default
+        try:
+            return float(value)
+        except ValueError:
+            raise CfgError(f"{self.where()}: {key}={value!r} is not a number") from None
+
+    def get_ints(self, key: str) -> list[int]:
+        value = self.options.get(key)
+        if value is None:
+            raise CfgError(f"{self.where()}: missing {key}=")
+        try:
+            return [int(v) for v in value.split(",") if v.strip()]
+        except ValueError:
+            raise CfgError(f"{self.where()}: {key}={value!r} is not a list of integers") from None
+
+
+def _split_sections(text: str, source: str) -> list[Section]:
+    sections: list[Section] = []
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.split("#", 1)[0].strip()
+        if not line or line.startswith(";"):
+            continue
+        if line.startswith("["):
+            if not line.endswith("]"):
+                raise CfgError(f"{source}: line {number}: malformed section header {line!r}")
+            name = line[1:-1].strip().lower()
+            kind = _SECTION_ALIASES.get(name)
+            if kind is None:
+                supported = ", ".join(sorted(set(_SECTION_ALIASES.values())))
+                raise CfgError(f"{source}: line {number}: unsupported section [{name}] "
+                               f"(supported: {supported})")
+            sections.append(Section(kind, {}, number))
+            continue
+        if "=" not in line:
+            raise CfgError(f"{source}: line {number}: expected key=value, got {line!r}")
+        if not sections:
+            raise CfgError(f"{source}: line {number}: option before the first section")
+        key, value = line.split("=", 1)
+        sections[-1].options[key.strip()] = value.strip()
+    return sections
+
+
+def parse_cfg(text: str, source: str = "<cfg>") -> DarknetConfig:
+    """Parse cfg text and check that every layer fits the one before it."""
+    sections = _split_sections(text, source)
+    if sections and sections[0].kind == "net":
+        net, layers = sections[0], sections[1:]
+    else:
+        net, layers = Section("net", {}, 0), sections
+    if not layers:
+        raise CfgError(f"{source}: no layers")
+    for section in layers:
+        if section.kind == "net":
+            raise CfgError(f"{source}: {section.where()}: [net] must come first")
+    return _build(text, source, net, layers)
+
+
+def load_cfg(path: str | Path) -> DarknetConfig:
+    path = Path(path)
+    try:
+        text = read_text(path)
+    except YoloError as error:
+        raise CfgError(f"{error} (a cfg must be a text file)") from None
+    return parse_cfg(text, str(path))
+
+
+def standard_config(size: str) -> DarknetConfig:
+    """The shipped cfg of YOLOv3 (``"full"``) or YOLOv3-tiny (``"tiny"``)."""
+    if size not in STANDARD_CFGS:
+        raise CfgError(f"model size must be full or tiny, not {size!r}")
+    return load_cfg(CFG_DIR / STANDARD_CFGS[size])
+
+
+class _GraphBuilder:
+    """Turns sections into layer records, in order, each checked against the earlier ones."""
+
+    def __init__(self, source: str, input_channels: int):
+        self.source = source
+        self.input_channels = input_channels
+        self.layers: list[Layer] = []
+
+    def where(self, index: int, section: Section) -> str:
+        return f"{self.source}: {section.where(index)}"
+
+    def previous(self, index: int) -> tuple[tuple[int, ...], int, int]:
+        """(inputs, channels, stride) of what layer ``index`` reads by default."""
+        if not index:
+            return (INPUT,), self.input_channels, 1
+        prev = self.layers[index - 1]
+        return (index - 1,), prev.out_channels, prev.stride
+
+    def resolve(self, index: int, ref: int, section: Section) -> int:
+        target = index + ref if ref < 0 else ref
+        if not 0 <= target < index:
+            raise CfgError(f"{self.where(index, section)}: refers to layer {ref}, which is "
+                           "not an earlier layer")
+        if isinstance(self.layers[target], Yolo):
+            raise CfgError(f"{self.where(index, section)}: refers to a [yolo] layer")
+        return target
+
+    def add(self, index: int, section: Section) -> None:
+        build = {"convolutional": self.conv, "shortcut": self.shortcut, "route": self.route,
+                 "upsample": self.upsample, "maxpool": self.maxpool, "yolo": self.yolo}
+        self.layers.append(build[section.kind](index, section))
+
+    def conv(self, index: int, section: Section) -> Conv:
+        where = self.where(index, section)
+        inputs, channels, stride = self.previous(index)
+        activation = section.options.get("activation", "logistic").lower()
+        if activation not in ACTIVATIONS:
+            raise CfgError(f"{where}: unsupported activation {activation!r} "
+                           f"(supported: {', '.join(ACTIVATIONS)})")
+        for key in ("groups", "dilation"):
+            if section.get_int(key, 1) != 1:
+                raise CfgError(f"{where}: {key} other than 1 is not supported")
+        size = section.get_int("size", 1)
+        conv_stride = section.get_int("stride", 1)
+        if "filters" not in section.options:  # Darknet would take 1, never what was meant
+            raise CfgError(f"{where}: missing filters=")
+        filters = section.get_int("filters", 1)
+        if size < 1 or conv_stride < 1 or filters < 1:
+            raise CfgError(f"{where}: size, stride and filters must be positive")
+        padding = size // 2 if section.get_int("pad", 0) else section.get_int("padding", 0)
+        return Conv(index=index, line=section.line, inputs=inputs, out_channels=filters,
+                    stride=stride * conv_stride, in_channels=channels, filters=filters,
+                    size=size, conv_stride=conv_stride, padding=padding,
+                    batch_normalize=bool(section.get_int("batch_normalize", 0)),
+                    activation=activation)
+
+    def shortcut(self, index: int, section: Section) -> Shortcut:
+        where = self.where(index, section)
+        source = self.resolve(index, section.get_int("from", -3), section)
+        if section.options.get("activation", "linear").lower() != "linear":
+            raise CfgError(f"{where}: only activation=linear is supported")
+        inputs, channels, stride = self.previous(index)
+        if index == 0 or self.layers[source].out_channels != channels:
+            raise CfgError(f"{where}: adds layer {source} ({self.layers[source].out_channels} "
+                           f"channels) to {channels} channels")
+        return Shortcut(index=index, line=section.line, inputs=(source, *inputs),
+                        out_channels=channels, stride=stride)
+
+    def route(self, index: int, section: Section) -> Route:
+        sources = tuple(self.resolve(index, ref, section) for ref in section.get_ints("layers"))
+        if not sources:
+            raise CfgError(f"{self.where(index, section)}: layers= is empty")
+        return Route(index=index, line=section.line, inputs=sources,
+                     out_channels=sum(self.layers[s].out_channels for s in sources),
+                     stride=self.layers[sources[0]].stride)
+
+    def upsample(self, index: int, section: Section) -> Upsample:
+        factor = section.get_int("stride", 2)
+        inputs, channels, stride = self.previous(index)
+        if factor < 1 or stride % factor:
+            raise CfgError(f"{self.where(index, section)}: stride must be positive and divide "
+                           f"the input's stride {stride}")
+        return Upsample(index=index, line=section.line, inputs=inputs, out_channels=channels,
+                        stride=stride // factor, factor=factor)
+
+    def maxpool(self, index: int, section: Section) -> MaxPool:
+        where = self.where(index, section)
+        pool_stride = section.get_int("stride", 1)
+        size = section.get_int("size", pool_stride)
+        if pool_stride < 1 or size < 1:
+            raise CfgError(f"{where}: size and stride must be positive")
+        if section.get_int("padding", size - 1) != size - 1:
+            raise CfgError(f"{where}: only the default padding (size-1) is supported")
+        inputs, channels, stride = self.previous(index)
+        return MaxPool(index=index, line=section.line, inputs=inputs, out_channels=channels,
+                       stride=stride * pool_stride, size=size, pool_stride=pool_stride)
+
+    def yolo(self, index: int, section: Section) -> Yolo:
+        where = self.where(index, section)
+        values = section.options.get("anchors", "")
+        try:
+            flat = [float(v) for v in values.split(",") if v.strip()]
+        except ValueError:
+            raise CfgError(f"{where}: anchors={values!r} is not a list of numbers") from None
+        if not flat or len(flat) % 2:
+            raise CfgError(f"{where}: anchors must be a non-empty list of width,height pairs")
+        anchors = tuple(zip(flat[0::2], flat[1::2]))
+        num = section.get_int("num", len(anchors))
+        if num != len(anchors):
+            raise CfgError(f"{where}: num={num} but {len(anchors)} anchors are listed")
+        mask = tuple(section.get_ints("mask")) if "mask" in section.options else tuple(
+            range(num))
+        if not mask or any(not 0 <= m < num for m in mask):
+            raise CfgError(f"{where}: mask {list(mask)} must index the {num} anchors")
+        classes = section.get_int("classes", 20)
+        if classes < 1:
+            raise CfgError(f"{where}: classes must be positive")
+        conv = self.layers[index - 1] if index else None
+        if not isinstance(conv, Conv):
+            raise CfgError(f"{where}: must follow a [convolutional] layer")
+        if conv.activation != "linear" or conv.batch_normalize:
+            raise CfgError(f"{where}: the convolution before it must be linear without "
+                           "batch_normalize")
+        expected = len(mask) * (classes + 5)
+        if conv.filters != expected:
+            raise CfgError(f"{where}: classes={classes} with {len(mask)} anchors needs filters="
+                           f"{expected} in the [convolutional] before it (line {conv.line}), "
+                           f"found filters={conv.filters}")
+        self.layers[index - 1] = replace(conv, is_head=True)
+        return Yolo(index=index, line=section.line, inputs=(index - 1,),
+                    out_channels=conv.out_channels, stride=conv.stride, conv_index=index - 1,
+                    mask=mask, anchors=anchors, classes=classes,
+                    ignore_thresh=section.get_float("ignore_thresh", 0.5))
+
+
+def _build(text: str, source: str, net: Section, sections: list[Section]) -> DarknetConfig:
+    builder = _GraphBuilder(source, net.get_int("channels", 3))
+    for index, section in enumerate(sections):
+        builder.add(index, section)
+    heads = [layer for layer in builder.layers if isinstance(layer, Yolo)]
+    if len({h.classes for h in heads}) > 1 or len({h.anchors for h in heads}) > 1:
+        raise CfgError(f"{source}: all [yolo] layers must share classes and anchors")
+    return DarknetConfig(text=text, source=source, input_channels=builder.input_channels,
+                         input_size=(net.get_int("height", 416), net.get_int("width", 416)),
+                         layers=tuple(builder.layers), net=net, sections=tuple(sections))
+
+
+def with_classes(config: DarknetConfig, num_classes: int,
+                 anchors: np.ndarray | None = None,
+                 masks: list[list[int]] | None = None) -> DarknetConfig:
+    """The same network for another class count (and optionally other anchors and masks).
+
+    The graph is rebuilt from the sections with ``classes`` (and ``anchors``/``num``,
+    ``mask``) set in every [yolo] section and ``filters`` in the convolution before it;
+    the text (what model files store) gets the same edits, every other line as it was.
+    ``anchors`` is (N, 2), (width, height) in input pixels, with N equal to the cfg's
+    anchor count; ``masks`` gives each head's anchor indices, as many as before.
+    """
+    if num_classes < 1:
+        raise CfgError("the class count must be positive")
+    if anchors is not None:
+        anchors = np.asarray(anchors, dtype=np.float64).reshape(-1, 2)
+        if len(anchors) != len(config.anchors):
+            raise CfgError(f"{len(anchors)} anchors given; {config.source} uses "
+                           f"{len(config.anchors)}")
+    if masks is not None and [len(m) for m in masks] != [len(h.mask) for h in config.heads]:
+        raise CfgError(f"masks {masks} do not fit the heads of {config.source}")
+    net, sections = config.net, config.sections
+    edits: dict[int, dict[str, str]] = {}  # section line → option edits
+    for number, head in enumerate(config.heads):
+        edits[sections[head.conv_index].line] = {
+            "filters": str(len(head.mask) * (num_classes + 5))}
+        yolo_edit = {"classes": str(num_classes)}
+        if anchors is not None:
+            yolo_edit["anchors"] = format_anchors(anchors)
+            yolo_edit["num"] = str(len(anchors))
+        if masks is not None:
+            yolo_edit["mask"] = ",".join(str(m) for m in masks[number])
+        edits[sections[head.index].line] = yolo_edit
+    text, moved = _edit_text(config.text, [net, *sections], edits)
+    edited = [Section(s.kind, {**s.options, **edits.get(s.line, {})}, moved.get(s.line, s.line))
+              for s in (net, *sections)]
+    return _build(text, config.source, edited[0], edited[1:])
+
+
+def _edit_text(text: str, sections: list[Section], edits: dict[int, dict[str, str]]
+               ) -> tuple[str, dict[int, int]]:
+    """``text`` with each section's options replaced by ``edits`` (keyed by section line),
+    and where each section header moved to. Options the section relied on defaults for go
+    right under its header."""
+    starts = {s.line: s for s in sections if s.line}
+    lines: list[str] = []
+    moved: dict[int, int] = {}
+    edit: dict[str, str] = {}
+    for number, raw in enumerate(text.splitlines(), start=1):
+        if number in starts:
+            edit = edits.get(number, {})
+            lines.append(raw)
+            moved[number] = len(lines)
+            lines += [f"{k}={v}" for k, v in edit.items() if k not in starts[number].options]
+            continue
+        content = raw.split("#", 1)[0]
+        key = content.split("=", 1)[0].strip() if "=" in content else None
+        lines.append(f"{key}={edit[key]}" if key in edit else raw)
+    return "\n".join(lines) + "\n", moved
