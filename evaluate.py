@@ -27,16 +27,17 @@ from yolo3.cli import (
     ArgumentParser,
     add_max_pixels,
     apply_max_pixels,
+    fraction,
+    image_size,
     inference_only_process,
     quiet_tensorflow,
     run,
 )
+from yolo3.defaults import DEFAULT_INPUT_SIZE, NmsSettings
 from yolo3.errors import YoloError
 
 
 def parse_args(argv):
-    from yolo_video import fraction, image_size
-
     parser = ArgumentParser(description=__doc__.split("\n\n")[0],
                             formatter_class=argparse.RawDescriptionHelpFormatter,
                             epilog=__doc__.split("\n\n", 1)[1])
@@ -51,11 +52,15 @@ def parse_args(argv):
     parser.add_argument("--anchors_path", "--anchors-path", type=Path,
                         help="anchors, for models that do not carry them")
     parser.add_argument("--output_dir", "--output-dir", type=Path, required=True)
-    parser.add_argument("--score", type=fraction, default=0.3,
-                        help="score threshold for precision, recall and F1 (default 0.3)")
-    parser.add_argument("--iou", type=fraction, default=0.45, help="NMS IoU (default 0.45)")
+    defaults = NmsSettings()
+    parser.add_argument("--score", type=fraction, default=defaults.score,
+                        help=f"score threshold for precision, recall and F1 (default "
+                             f"{defaults.score})")
+    parser.add_argument("--iou", type=fraction, default=defaults.iou,
+                        help=f"NMS IoU (default {defaults.iou})")
     parser.add_argument("--model_image_size", "--model-image-size", type=image_size,
-                        default=(416, 416), help="network input (default 416)")
+                        default=(DEFAULT_INPUT_SIZE, DEFAULT_INPUT_SIZE),
+                        help=f"network input (default {DEFAULT_INPUT_SIZE})")
     parser.add_argument("--batch_size", "--batch-size", type=int, default=8)
     parser.add_argument("--image_root", "--image-root", type=Path,
                         help="folder the list's relative image paths start from (default: "
@@ -86,8 +91,6 @@ def main(argv=None) -> int:
     if not annotations:
         raise YoloError(f"{args.annot_file}: no images listed")
     check_writable(args.output_dir / "metrics.json")
-    inference_only_process()
-    quiet_tensorflow()
     from yolo3.evaluation import (
         EVAL_NMS,
         detect_annotations,
@@ -98,7 +101,9 @@ def main(argv=None) -> int:
         write_report,
     )
 
-    if args.model_path:
+    if args.model_path:  # the only path that needs TensorFlow
+        inference_only_process()
+        quiet_tensorflow()
         from yolo3.detector import Detector, open_model
 
         loaded = open_model(args.model_path, args.anchors_path, args.classes_path)

@@ -12,15 +12,8 @@ error (keras-yolo3 silently ignored misspelled ones).
 
 from __future__ import annotations
 
-from yolo3.cli import quiet_tensorflow
+from yolo3.defaults import DEFAULT_INPUT_SIZE, NmsSettings
 from yolo3.errors import YoloError
-
-quiet_tensorflow()
-
-from yolo3.detector import Detector, open_model  # noqa: E402
-from yolo3.images import draw_detections  # noqa: E402
-from yolo3.postprocess import NmsSettings  # noqa: E402
-from yolo3.video import detect_video as _detect_video  # noqa: E402
 
 
 class YOLO:
@@ -35,12 +28,12 @@ class YOLO:
         "model_path": "model_data/yolo.h5",
         "anchors_path": "model_data/yolo_anchors.txt",
         "classes_path": "model_data/coco_classes.txt",
-        "score": 0.3,
-        "iou": 0.45,
-        "model_image_size": (416, 416),
+        "score": NmsSettings().score,
+        "iou": NmsSettings().iou,
+        "model_image_size": (DEFAULT_INPUT_SIZE, DEFAULT_INPUT_SIZE),
         "gpu_num": 1,
-        "max_per_class": 20,
-        "class_agnostic": False,
+        "max_per_class": NmsSettings().max_per_class,
+        "class_agnostic": NmsSettings().class_agnostic,
     }
 
     @classmethod
@@ -60,6 +53,11 @@ class YOLO:
             raise YoloError("score and iou must lie between 0 and 1")
         if int(self.gpu_num) < 0 or int(self.max_per_class) < 1:
             raise YoloError("gpu_num must be ≥ 0 and max_per_class ≥ 1")
+        from yolo3.cli import quiet_tensorflow
+
+        quiet_tensorflow()  # before TensorFlow's first import, which the detector brings
+        from yolo3.detector import Detector, open_model
+
         loaded = open_model(self.model_path,
                             anchors_path=kwargs.get("anchors_path"),
                             classes_path=kwargs.get("classes_path"))
@@ -79,7 +77,7 @@ class YOLO:
 
     def detect_image(self, image):
         """The image with its detections drawn, as keras-yolo3 returned it."""
-        from yolo3.images import to_rgb
+        from yolo3.images import draw_detections, to_rgb
 
         image = to_rgb(image)
         return draw_detections(image, self.detect(image), len(self.class_names))
@@ -90,4 +88,6 @@ class YOLO:
 
 def detect_video(yolo: YOLO, video_path="0", output_path: str = "", **kwargs):
     """Run ``yolo`` over a video file or camera index; see yolo3.video.detect_video."""
-    return _detect_video(yolo, video_path, output_path or None, **kwargs)
+    from yolo3.video import detect_video as run_video
+
+    return run_video(yolo.detector, video_path, output_path or None, **kwargs)

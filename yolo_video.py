@@ -21,37 +21,15 @@ from yolo3.cli import (
     ArgumentParser,
     add_max_pixels,
     apply_max_pixels,
+    fraction,
+    image_size,
     inference_only_process,
     run,
 )
+from yolo3.defaults import DEFAULT_INPUT_SIZE, NmsSettings  # noqa: E402
 
 YOLO_OPTIONS = ("model_path", "anchors_path", "classes_path", "gpu_num", "score", "iou",
                 "model_image_size", "max_per_class", "class_agnostic")
-
-
-def image_size(text: str) -> tuple[int, int]:
-    """'416' → (416, 416); '320,608' or '320x608' → (height, width)."""
-    parts = text.lower().replace("x", ",").split(",")
-    try:
-        values = [int(p) for p in parts]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a size like 416 or 320,608") from None
-    if len(values) == 1:
-        values *= 2
-    if len(values) != 2 or any(v <= 0 or v % 32 for v in values):
-        raise argparse.ArgumentTypeError(f"{text!r}: height and width must be positive "
-                                         "multiples of 32")
-    return values[0], values[1]
-
-
-def fraction(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not 0 <= value <= 1:
-        raise argparse.ArgumentTypeError(f"{text} is not between 0 and 1")
-    return value
 
 
 def parse_args(argv):
@@ -70,12 +48,14 @@ def parse_args(argv):
     parser.add_argument("--gpu_num", "--gpu-num", dest="gpu_num", type=int,
                         help="number of GPUs (kept for keras-yolo3 compatibility)")
     parser.add_argument("--score", "--conf", dest="score", type=fraction,
-                        help="minimum detection score (default 0.3)")
-    parser.add_argument("--iou", type=fraction, help="NMS IoU threshold (default 0.45)")
+                        help=f"minimum detection score (default {NmsSettings().score})")
+    parser.add_argument("--iou", type=fraction,
+                        help=f"NMS IoU threshold (default {NmsSettings().iou})")
     parser.add_argument("--model_image_size", "--model-image-size", dest="model_image_size",
-                        type=image_size, help="network input, e.g. 416 or 320,608 (default 416)")
+                        type=image_size,
+                        help=f"network input, e.g. 416 or 320,608 (default {DEFAULT_INPUT_SIZE})")
     parser.add_argument("--max_per_class", "--max-per-class", dest="max_per_class", type=int,
-                        help="boxes kept per class (default 20)")
+                        help=f"boxes kept per class (default {NmsSettings().max_per_class})")
     parser.add_argument("--class_agnostic", "--class-agnostic", dest="class_agnostic",
                         action="store_true", help="suppress overlapping boxes across classes")
     parser.add_argument("--image", action="store_true", default=False,
@@ -113,12 +93,12 @@ def main(argv=None) -> int:
 
     yolo = YOLO(**{k: getattr(args, k) for k in YOLO_OPTIONS if hasattr(args, k)})
     if args.image and args.input is None:
-        return detect_files.interactive(yolo, sys.stdin)
+        return detect_files.interactive(yolo.detector, sys.stdin)
     if args.image:
-        return detect_files.detect_images(yolo, plan, args.json, args.batch_size)
+        return detect_files.detect_images(yolo.detector, plan, args.json, args.batch_size)
     from yolo3.video import detect_video
 
-    frames = detect_video(yolo, "0" if args.input is None else args.input, args.output,
+    frames = detect_video(yolo.detector, "0" if args.input is None else args.input, args.output,
                           show=args.show)
     print(f"Processed {frames} frames" + (f"; wrote {args.output}" if args.output else "") + ".")
     return 0

@@ -48,7 +48,7 @@ def test_sixty_frames_in_sixty_frames_out(tmp_path, tiny_model, suffix):
 
 def test_library_call_without_output(tmp_path, tiny_yolo):
     clip = make_clip(tmp_path / "in.avi", frames=5)
-    assert detect_video(tiny_yolo, str(clip), show=False, progress=False) == 5
+    assert detect_video(tiny_yolo.detector, str(clip), show=False, progress=False) == 5
 
 
 @pytest.mark.parametrize("name, message", [("out.flv", "unsupported video extension .flv"),
@@ -60,11 +60,11 @@ def test_unknown_output_extension(name, message):
 
 def test_missing_or_unopenable_sources(tmp_path, tiny_yolo):
     with pytest.raises(YoloError, match="no such video file"):
-        detect_video(tiny_yolo, str(tmp_path / "none.mp4"), show=False)
+        detect_video(tiny_yolo.detector, str(tmp_path / "none.mp4"), show=False)
     junk = tmp_path / "junk.mp4"
     junk.write_bytes(b"not a video")
     with pytest.raises(YoloError, match="cannot open video file|no frames"):
-        detect_video(tiny_yolo, str(junk), tmp_path / "o.mp4", show=False, progress=False)
+        detect_video(tiny_yolo.detector, str(junk), tmp_path / "o.mp4", show=False, progress=False)
     assert not (tmp_path / "o.mp4").exists()
     with pytest.raises(YoloError, match="cannot open camera 97"):
-        detect_video(tiny_yolo, "97", show=False)
+        detect_video(tiny_yolo.detector, "97", show=False)

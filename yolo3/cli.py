@@ -139,3 +139,28 @@ class ArgumentParser(argparse.ArgumentParser):
 
     def error(self, message: str):  # type: ignore[override]
         self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def image_size(text: str) -> tuple[int, int]:
+    """'416' → (416, 416); '320,608' or '320x608' → (height, width)."""
+    parts = text.lower().replace("x", ",").split(",")
+    try:
+        values = [int(p) for p in parts]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a size like 416 or 320,608") from None
+    if len(values) == 1:
+        values *= 2
+    if len(values) != 2 or any(v <= 0 or v % 32 for v in values):
+        raise argparse.ArgumentTypeError(f"{text!r}: height and width must be positive "
+                                         "multiples of 32")
+    return values[0], values[1]
+
+
+def fraction(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"{text} is not between 0 and 1")
+    return value

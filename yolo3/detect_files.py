@@ -99,7 +99,7 @@ def plan_images(input_spec: str, output: str | None, json_path: str | None
     return dict(zip(inputs, targets))
 
 
-def detect_images(yolo, target_of: dict[Path, Path], json_path: str | None,
+def detect_images(detector, target_of: dict[Path, Path], json_path: str | None,
                   batch_size: int = 8) -> int:
     """Annotate every image of a :func:`plan_images` plan; 1 if any image failed, else 0.
 
@@ -113,7 +113,7 @@ def detect_images(yolo, target_of: dict[Path, Path], json_path: str | None,
     failed: list[str] = []
     found = 0
     with tqdm(total=len(inputs), unit="image", disable=len(inputs) < 2, file=sys.stderr) as bar:
-        for path, image, result in yolo.detector.detect_files(inputs, batch_size):
+        for path, image, result in detector.detect_files(inputs, batch_size):
             bar.update(1)
             if image is None:
                 tqdm.write(f"skipped: {result}", file=sys.stderr)
@@ -122,7 +122,7 @@ def detect_images(yolo, target_of: dict[Path, Path], json_path: str | None,
             report[json_key(path)] = result
             found += len(result)
             try:
-                _save(draw_detections(image, result, len(yolo.class_names)), target_of[path])
+                _save(draw_detections(image, result, detector.num_classes), target_of[path])
             except (YoloError, OSError, ValueError) as error:
                 tqdm.write(f"cannot save {target_of[path]}: {error}", file=sys.stderr)
                 failed.append(str(path))
@@ -136,7 +136,7 @@ def detect_images(yolo, target_of: dict[Path, Path], json_path: str | None,
     return 1 if failed else 0
 
 
-def interactive(yolo, stream) -> int:
+def interactive(detector, stream) -> int:
     """keras-yolo3's prompt loop: a file name per line, results saved as ``<name>_out``."""
     while True:
         print("Input image filename:", end=" ", flush=True)
@@ -152,8 +152,8 @@ def interactive(yolo, stream) -> int:
         except YoloError as error:
             print(f"Open Error! Try again! ({error})", file=sys.stderr)
             continue
-        detections = yolo.detect(image)
+        detections = detector.detect(image)
         target = output_paths([Path(name)], None)[0]
-        _save(draw_detections(image, detections, len(yolo.class_names)), target)
+        _save(draw_detections(image, detections, detector.num_classes), target)
         summary = ", ".join(f"{d['class_name']} {d['score']:.2f}" for d in detections)
         print(f"Found {len(detections)} objects ({summary or 'none'}); saved {target}")

@@ -18,11 +18,12 @@ from PIL import Image
 
 from yolo3.darknet import DarknetConfig, standard_config, with_classes
 from yolo3.datafiles import MODEL_DATA, read_anchors, read_class_names
+from yolo3.defaults import DEFAULT_INPUT_SIZE, NmsSettings
 from yolo3.errors import YoloError
 from yolo3.images import letterbox, to_rgb
 from yolo3.model import build_model, fold_batchnorm
 from yolo3.modelfile import is_full_model, load_keras2_weights, load_model, read_metadata
-from yolo3.postprocess import NmsSettings, decode_head, non_max_suppression, undo_letterbox
+from yolo3.postprocess import decode_head, non_max_suppression, undo_letterbox
 
 DEFAULT_ANCHORS = MODEL_DATA / "yolo_anchors.txt"
 DEFAULT_CLASSES = MODEL_DATA / "coco_classes.txt"
@@ -105,7 +106,8 @@ class Detector:
     fixed signature (any batch size, this input size), so it is traced once.
     """
 
-    def __init__(self, loaded: LoadedModel, input_size: tuple[int, int] = (416, 416),
+    def __init__(self, loaded: LoadedModel,
+                 input_size: tuple[int, int] = (DEFAULT_INPUT_SIZE, DEFAULT_INPUT_SIZE),
                  nms: NmsSettings | None = None, fold: bool = True):
         height, width = input_size
         if height % 32 or width % 32 or height <= 0 or width <= 0:

@@ -18,12 +18,10 @@ from pathlib import Path
 import numpy as np
 
 from yolo3.annotations import Annotation
+from yolo3.defaults import EVAL_NMS, NmsSettings
 from yolo3.errors import YoloError
 from yolo3.files import atomic_output, read_text, write_text_atomic
 from yolo3.metrics import ImageResult, coco_metrics, counts_at, precision_recall_f1, voc_metrics
-from yolo3.postprocess import NmsSettings
-
-EVAL_NMS = NmsSettings(score=0.001, iou=0.45, max_per_class=100)
 
 
 def detect_annotations(detector, annotations: list[Annotation], batch_size: int = 8,
@@ -66,7 +64,8 @@ def image_results(annotations: list[Annotation], detections: dict[str, list[dict
 
 
 def evaluate(annotations: list[Annotation], detections: dict[str, list[dict]],
-             class_names: list[str], score_threshold: float = 0.3) -> tuple[dict, object]:
+             class_names: list[str], score_threshold: float = NmsSettings().score
+             ) -> tuple[dict, object]:
     """All metrics as a JSON-ready dict, and the VOC curves for plotting."""
     num_classes = len(class_names)
     results = image_results(annotations, detections, num_classes)

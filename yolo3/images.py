@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-import cv2
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont, ImageOps, UnidentifiedImageError
 
@@ -151,6 +150,8 @@ class Letterbox:
 def resize(pixels: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     """Resize a uint8 (h, w, 3) array to ``size`` (w, h): pixel-area averaging where it
     shrinks (alias-free like PIL's bicubic reduction, far faster), bicubic where it grows."""
+    import cv2  # here, not at import: data-only tools read image headers without it
+
     shrinking = size[0] < pixels.shape[1] or size[1] < pixels.shape[0]
     return cv2.resize(pixels, size, interpolation=cv2.INTER_AREA if shrinking
                       else cv2.INTER_CUBIC)

@@ -7,11 +7,10 @@ followed by per-class NMS keeping at most ``max_per_class`` boxes per class.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import tensorflow as tf
 
 from yolo3.boxes import decode_head  # noqa: F401  (part of this module's interface)
+from yolo3.defaults import NmsSettings
 
 
 def undo_letterbox(boxes: tf.Tensor, letterboxes: tf.Tensor) -> tf.Tensor:
@@ -24,18 +23,6 @@ def undo_letterbox(boxes: tf.Tensor, letterboxes: tf.Tensor) -> tf.Tensor:
     offset = tf.tile(letterboxes[:, None, 2:4], [1, 1, 2])
     limit = tf.tile(letterboxes[:, None, 4:6], [1, 1, 2])
     return tf.clip_by_value((boxes - offset) / scale, 0.0, limit)
-
-
-@dataclass(frozen=True)
-class NmsSettings:
-    """score: minimum objectness × class score; iou: overlap above which the lower-scoring
-    box of the same class is dropped; max_per_class: boxes kept per class and image;
-    class_agnostic: suppress across classes too."""
-
-    score: float = 0.3
-    iou: float = 0.45
-    max_per_class: int = 20
-    class_agnostic: bool = False
 
 
 def non_max_suppression(boxes: tf.Tensor, scores: tf.Tensor, settings: NmsSettings

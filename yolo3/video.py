@@ -105,13 +105,12 @@ def detect_video(detector, source: str | int = 0, output_path: str | Path | None
                  show: bool | None = None, progress: bool = True) -> int:
     """Annotate every frame of ``source``; write them to ``output_path`` when given.
 
-    ``detector`` is a yolo3.detector.Detector (or anything with ``.detector`` holding one,
-    such as the YOLO class). Returns the number of frames processed. Pressing q in the
+    ``detector`` is a yolo3.detector.Detector (the YOLO class holds one as ``.detector``).
+    Returns the number of frames processed. Pressing q in the
     window or Ctrl-C stops early and keeps what was written.
     """
     from tqdm import tqdm
 
-    detector = getattr(detector, "detector", detector)
     fourcc = codec_for(output_path) if output_path else None
     if output_path and not str(source).isdigit():
         refuse_overwriting_inputs([output_path], [source])
