@@ -25,10 +25,15 @@ import subprocess
 import sys
 from pathlib import Path
 
+from yolo3.azure_job import driver_settings  # noqa: E402  (TensorFlow-free)
 from yolo3.cli import ArgumentParser, run
 
 # ================================ SETTINGS: edit these ================================
-SETTINGS = {
+# Every Azure setting (yolo3/azure_job.py) and every training setting the job forwards to
+# train_azureml.py (yolo3/training/settings.py) is a key here, with its default; each also
+# has a flag (--help lists them). Change the values you need:
+SETTINGS = driver_settings()
+SETTINGS.update({
     "experiment_name": "yolov3-custom",
     "compute_name": "gpu-cluster",            # created (0 to max_nodes nodes) when missing
     "vm_size": "Standard_NC4as_T4_v3",       # one T4 GPU; NC6 (K80) is retired
@@ -41,43 +46,22 @@ SETTINGS = {
     "class_path": None,                       # classes file in project/ (None: discovered)
     "weights": None,                          # pretrained model in project/ (convert.py)
     "num_clusters": 9,                        # 9: YOLOv3, 6: YOLOv3-tiny
-    "batch_size": 8,
-    "learning_rate": 1e-3,
     "epochs": 60,
-    "frozen_epochs": None,                    # None: the first half
-    "gpu_num": 0,                             # 0: every GPU of the node
-    "input_size": 416,
-    "model_name": "keras-yolov3",             # registered model
-    "download_dir": "azureml_outputs",        # where the run's outputs are downloaded
-    "workspace_config": "config.json",
-}
+})
 # =======================================================================================
 
-FLAGS = {  # flag → setting; upstream's spellings first
-    "--experiment-name": "experiment_name", "--gpu-num": "gpu_num",
-    "--class-path": "class_path", "--data-dir": "data_dir", "--num-clusters": "num_clusters",
-    "--ds-name": "datastore_name", "--bs": "batch_size", "--lr": "learning_rate",
-    "--epochs": "epochs", "--frozen-epochs": "frozen_epochs", "--weights": "weights",
-    "--input-size": "input_size", "--compute-name": "compute_name", "--vm-size": "vm_size",
-    "--max-nodes": "max_nodes", "--nodes": "node_count", "--container": "container",
-    "--storage-account": "storage_account", "--model-name": "model_name",
-    "--download-dir": "download_dir", "--workspace-config": "workspace_config",
-}
 BUILD = Path(__file__).resolve().parent / ".azureml_build"
 
 
-INTEGERS = {"gpu_num", "num_clusters", "batch_size", "epochs", "frozen_epochs", "input_size",
-            "max_nodes", "node_count"}
-
-
 def parse_args(argv):
+    from yolo3.azure_job import driver_flags
+
     parser = ArgumentParser(description=__doc__.split("\n\n")[0],
                             formatter_class=argparse.RawDescriptionHelpFormatter,
                             epilog=__doc__.split("\n\n", 1)[1])
-    for flag, name in FLAGS.items():
-        kind = int if name in INTEGERS else float if name == "learning_rate" else str
-        parser.add_argument(flag, dest=name, type=kind, default=argparse.SUPPRESS,
-                            help=f"default: {SETTINGS[name]!r}")
+    for flags, name, kind, help_text in driver_flags():
+        parser.add_argument(*flags, dest=name, type=kind, default=argparse.SUPPRESS,
+                            help=f"{help_text} (SETTINGS: {SETTINGS[name]!r})")
     parser.add_argument("--sdk", choices=("v2", "v1"), default="v2",
                         help="Azure ML SDK: v2 (azure-ai-ml, default) or v1 (azureml-core)")
     mode = parser.add_mutually_exclusive_group()
@@ -93,15 +77,16 @@ def parse_args(argv):
 
 def job_settings(args):
     """SETTINGS with the flags given on top; YoloError naming the first impossible one."""
-    from yolo3.azure_job import JobSettings
+    from yolo3.azure_job import driver_flags, job_settings_from
     from yolo3.errors import YoloError
 
     values = dict(SETTINGS)
-    values.update({name: getattr(args, name) for name in FLAGS.values() if hasattr(args, name)})
-    settings = JobSettings(**values)
-    flag_of = {name: flag for flag, name in FLAGS.items()}
+    values.update({name: value for name, value in vars(args).items() if name in SETTINGS})
+    settings = job_settings_from(values)
+    flag_of = {name: flags[-1] if len(flags) > 1 else flags[0]
+               for flags, name, _, _ in driver_flags()}
     for name, problem in settings.problems().items():
-        where = flag_of[name] if hasattr(args, name) else f"SETTINGS[{name!r}]"
+        where = flag_of[name] if name in vars(args) else f"SETTINGS[{name!r}]"
         raise YoloError(f"{where} {problem}")
     return settings
 

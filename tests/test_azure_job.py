@@ -77,7 +77,7 @@ def test_snapshot_holds_the_code_and_no_secret(tmp_path):
         (source / "project" / secret).write_text("secret")
     code = build_snapshot(tmp_path / "snapshot", source)
     names = {p.relative_to(code).as_posix() for p in code.rglob("*")}
-    assert {"train_azureml.py", "yolo3/training.py", "cfg/yolov3.cfg", ".amlignore"} <= names
+    assert {"train_azureml.py", "yolo3/training/run.py", "cfg/yolov3.cfg", ".amlignore"} <= names
     assert not {n for n in names if n.split("/")[0] in ("myenvs.txt", "config.json", ".env",
                                                          "outputs", "data")}
 

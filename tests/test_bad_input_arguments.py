@@ -100,9 +100,9 @@ def test_detections_schema(tmp_path, detection, message):
     (["--epochs", "0"], "--epochs is 0; it must be at least 1"),
     (["--bs", "0"], "--bs is 0; it must be at least 1"),
     (["--lr", "nan"], "--lr is nan; it must be a finite number above 0"),
-    (["--num-clusters", "4"], "--num-clusters is 4"),
+    (["--num-clusters", "4"], "--num-clusters is 4; it must be 6 or 9"),
     (["--input-size", "300"], "a positive multiple of 32"),
-    (["--frozen-epochs", "99"], "--frozen-epochs is 99; it must be between 0 and epochs"),
+    (["--frozen-epochs", "99"], "--frozen-epochs is 99; it must be between 0 and --epochs"),
 ])
 def test_driver_settings(flags, message):
     result = run_script("azureml_driver.py", "--dry-run", *flags)

@@ -8,8 +8,8 @@ import tensorflow as tf
 
 from helpers import CFG, sigmoid
 from yolo3.darknet import load_cfg, with_classes
-from yolo3.loss import head_loss, yolo_loss
 from yolo3.targets import build_targets, padded_boxes
+from yolo3.training.loss import head_loss, yolo_loss
 
 INPUT = (64, 64)
 ANCHORS = np.array([[10.0, 14.0], [23.0, 27.0], [37.0, 58.0]], np.float32)

@@ -7,10 +7,9 @@ with an ignore file that keeps data, outputs and secrets out.
 
 from __future__ import annotations
 
-import math
 import re
 import shutil
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -22,72 +21,78 @@ CURATED_IMAGE = "mcr.microsoft.com/azureml/curated/tensorflow-2.16-cuda12:latest
 EXTRA_PACKAGES = ["mlflow", "azureml-mlflow"]
 
 
+def azure_setting(default, flag: str, help: str, **kwargs):
+    """A JobSettings field with its azureml_driver.py flag."""
+    return field(default=default, metadata={"flag": flag, "help": help}, **kwargs)
+
+
 @dataclass
 class JobSettings:
-    """What the job needs; azureml_driver.py's SETTINGS fill it, flags override."""
+    """What the job needs; azureml_driver.py's SETTINGS fill it, flags override.
 
-    experiment_name: str = "yolov3-custom"
-    compute_name: str = "gpu-cluster"
-    vm_size: str = "Standard_NC4as_T4_v3"
-    max_nodes: int = 2
-    node_count: int = 1
-    datastore_name: str = "trainingdata"
-    container: str = "traindata"
-    storage_account: str | None = None
-    data_dir: str = "Project-PascalVOC-export"
-    class_path: str | None = None
-    weights: str | None = None
-    num_clusters: int = 9
-    batch_size: int = 8
-    learning_rate: float = 1e-3
-    epochs: int = 60
-    frozen_epochs: int | None = None
-    gpu_num: int = 0
-    input_size: int = 416
+    ``training`` holds the training settings the job forwards to train_azureml.py, by
+    their names in yolo3.training.settings (the one declaration of them); those left out
+    take that declaration's defaults.
+    """
+
+    experiment_name: str = azure_setting("yolov3-custom", "--experiment-name",
+                                         "Azure ML experiment")
+    compute_name: str = azure_setting("gpu-cluster", "--compute-name",
+                                      "cluster, created (0 to max_nodes nodes) when missing")
+    vm_size: str = azure_setting("Standard_NC4as_T4_v3", "--vm-size",
+                                 "cluster VM size (one T4 GPU; NC6/K80 is retired)")
+    max_nodes: int = azure_setting(2, "--max-nodes", "cluster size limit")
+    node_count: int = azure_setting(1, "--nodes", "> 1: multi-node TensorFlow distribution")
+    datastore_name: str = azure_setting("trainingdata", "--ds-name", "blob datastore")
+    container: str = azure_setting("traindata", "--container", "blob container of the data")
+    storage_account: str | None = azure_setting(None, "--storage-account",
+                                                "storage account behind the datastore")
+    model_name: str = azure_setting("keras-yolov3", "--model-name", "registered model")
+    download_dir: str = azure_setting("azureml_outputs", "--download-dir",
+                                      "where the run's outputs are downloaded")
+    workspace_config: str = azure_setting("config.json", "--workspace-config",
+                                          "the workspace's config.json")
+    training: dict = field(default_factory=dict)
     image: str = CURATED_IMAGE
     environment_name: str = "yolov3-keras3"
-    model_name: str = "keras-yolov3"
-    download_dir: str = "azureml_outputs"
-    workspace_config: str = "config.json"
     environment_variables: dict = field(default_factory=lambda: {"TF_USE_LEGACY_KERAS": "0"})
 
+    def training_value(self, name: str):
+        from yolo3.training.settings import TrainSettings
+
+        default = TrainSettings.__dataclass_fields__[name].default
+        return self.training.get(name, default)
+
+    @property
+    def data_dir(self) -> str:
+        return self.training_value("data_dir")
+
     def problems(self) -> dict[str, str]:
-        """Settings no job could run with: {setting name: what it must be}."""
+        """Settings no job could run with: {setting name: what is wrong}."""
+        from yolo3.training.settings import problems_of
+
         found = {}
-
-        def need(name: str, ok: bool, rule: str) -> None:
-            if not ok:
-                found[name] = f"is {getattr(self, name)!r}; it must be {rule}"
-
-        def whole(value) -> bool:
-            return isinstance(value, int) and not isinstance(value, bool)
-
-        need("max_nodes", whole(self.max_nodes) and self.max_nodes >= 1, "at least 1")
-        need("node_count", whole(self.node_count) and 1 <= self.node_count
-             <= (self.max_nodes if whole(self.max_nodes) else 1),
-             f"between 1 and the cluster's max_nodes ({self.max_nodes})")
-        need("epochs", whole(self.epochs) and self.epochs >= 1, "at least 1")
-        need("batch_size", whole(self.batch_size) and self.batch_size >= 1, "at least 1")
-        need("learning_rate", isinstance(self.learning_rate, (int, float))
-             and math.isfinite(self.learning_rate) and self.learning_rate > 0,
-             "a finite number above 0")
-        need("num_clusters", self.num_clusters in (6, 9), "6 (YOLOv3-tiny) or 9 (YOLOv3)")
-        need("input_size", whole(self.input_size) and self.input_size > 0
-             and self.input_size % 32 == 0, "a positive multiple of 32")
-        need("gpu_num", whole(self.gpu_num) and self.gpu_num >= 0, "0 (all GPUs) or more")
-        need("frozen_epochs", self.frozen_epochs is None or (
-            whole(self.frozen_epochs) and whole(self.epochs)
-            and 0 <= self.frozen_epochs <= self.epochs), "between 0 and epochs")
+        whole = isinstance(self.max_nodes, int) and not isinstance(self.max_nodes, bool)
+        if not whole or self.max_nodes < 1:
+            found["max_nodes"] = f"is {self.max_nodes!r}; it must be at least 1"
+        limit = self.max_nodes if whole else 1
+        if not isinstance(self.node_count, int) or not 1 <= self.node_count <= limit:
+            found["node_count"] = (f"is {self.node_count!r}; it must be between 1 and the "
+                                   f"cluster's max_nodes ({self.max_nodes})")
+        found.update(problems_of(self.training))
         return found
 
     def script_inputs(self) -> dict:
-        """Every setting forwarded to train_azureml.py, by its flag name (data excluded)."""
-        values = {"data_dir": self.data_dir, "num_clusters": self.num_clusters,
-                  "batch_size": self.batch_size, "learning_rate": self.learning_rate,
-                  "epochs": self.epochs, "gpu_num": self.gpu_num, "input_size": self.input_size}
-        optional = {"class_path": self.class_path, "weights": self.weights,
-                    "frozen_epochs": self.frozen_epochs}
-        values.update({k: v for k, v in optional.items() if v is not None})
+        """The training settings forwarded to train_azureml.py, by flag name (data
+        excluded): those marked always, and the others where they differ from their
+        default."""
+        from yolo3.training.settings import ALWAYS, forwarded
+
+        values = {}
+        for f in forwarded():
+            value = self.training.get(f.name, f.default)
+            if value is not None and (f.metadata["forward"] == ALWAYS or value != f.default):
+                values[f.name] = str(value) if isinstance(value, Path) else value
         return values
 
     def arguments(self, data_path) -> list:
@@ -174,3 +179,43 @@ def v1_run_config(settings: JobSettings, code: Path, data_argument):
         config.distributed_job_config = TensorflowConfiguration(worker_count=settings.node_count)
         config.run_config.node_count = settings.node_count
     return config
+
+
+def _azure_fields() -> list:
+    return [f for f in fields(JobSettings) if "flag" in f.metadata]
+
+
+def driver_settings() -> dict:
+    """azureml_driver.py's SETTINGS with their defaults: every Azure setting and every
+    training setting the job forwards."""
+    from yolo3.training.settings import forwarded
+
+    values = {f.name: f.default for f in _azure_fields()}
+    values.update({f.name: f.default for f in forwarded()})
+    return values
+
+
+def driver_flags() -> list[tuple[tuple[str, ...], str, type, str]]:
+    """(flags, setting name, argparse type, help) for each SETTINGS entry; a training
+    setting's upstream spelling (``--bs``, ``--lr``, ...) comes last."""
+    from yolo3.cli import positive_float, positive_int
+    from yolo3.training.settings import forwarded
+
+    plain = {positive_int: int, positive_float: float, int: int, float: float}
+    out = [((f.metadata["flag"],), f.name, int if f.type in ("int", int) else str,
+            f.metadata["help"]) for f in _azure_fields()]
+    for f in forwarded():
+        flags = [f"--{f.name.replace('_', '-')}"]
+        alias = f.metadata["driver_flag"]
+        if alias and alias not in flags:
+            flags.append(alias)
+        out.append((tuple(flags), f.name, plain.get(f.metadata["parse"], str),
+                    f.metadata["help"]))
+    return out
+
+
+def job_settings_from(values: dict) -> JobSettings:
+    """JobSettings from SETTINGS-style values: Azure settings by field, the rest training."""
+    azure = {f.name for f in _azure_fields()}
+    return JobSettings(**{k: v for k, v in values.items() if k in azure},
+                       training={k: v for k, v in values.items() if k not in azure})

@@ -1,0 +1,105 @@
+"""Callbacks of a training run: learning rate in the logs, the divergence guard, resume
+state, and metrics to MLflow / Azure ML v1."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import keras
+import numpy as np
+
+from yolo3.files import atomic_output, write_text_atomic
+
+
+def current_lr(model: keras.Model) -> float:
+    return float(keras.ops.convert_to_numpy(model.optimizer.learning_rate))
+
+
+class LearningRateLogger(keras.callbacks.Callback):
+    """Puts the epoch's learning rate into the logs, so the CSV log has it for every epoch."""
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is not None:
+            logs["learning_rate"] = current_lr(self.model)
+
+
+class NonFiniteGuard(keras.callbacks.Callback):
+    """Stops training at the first batch whose loss is NaN or infinite, and remembers it:
+    a diverged run must fail, not save a model of NaNs as if it were good."""
+
+    def __init__(self):
+        super().__init__()
+        self.epoch = 0
+        self.tripped: int | None = None  # the epoch (1-based) where the loss went non-finite
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch
+
+    def on_train_batch_end(self, batch, logs=None):
+        loss = (logs or {}).get("loss")
+        if loss is not None and not np.isfinite(float(loss)):
+            self.tripped = self.epoch + 1
+            self.model.stop_training = True
+
+
+class StateSaver(keras.callbacks.Callback):
+    """After each epoch: last weights and {epoch, learning_rate, best score}, for resume."""
+
+    def __init__(self, folder: Path, monitor: str, best: float | None):
+        super().__init__()
+        self.folder = folder
+        self.monitor = monitor
+        self.best = best
+
+    def on_epoch_end(self, epoch, logs=None):
+        if not all(np.isfinite(float(v)) for v in (logs or {}).values()):
+            return  # a diverged epoch is no state to resume from
+        value = (logs or {}).get(self.monitor)
+        if value is not None and (self.best is None or value < self.best):
+            self.best = float(value)
+        with atomic_output(self.folder / "last.weights.h5") as tmp:
+            tmp.unlink()
+            self.model.save_weights(tmp)
+        lr = current_lr(self.model)
+        write_text_atomic(self.folder / "state.json", json.dumps(
+            {"epoch": epoch + 1, "learning_rate": lr, "best": self.best,
+             "monitor": self.monitor}) + "\n")
+
+
+class MetricsReporter(keras.callbacks.Callback):
+    """Epoch metrics to MLflow when a tracking URI is set (Azure ML v2 sets one) and to
+    the Azure ML v1 run when one is active; the CSV log is written by CSVLogger."""
+
+    def __init__(self, log=print):
+        super().__init__()
+        self.mlflow = self.run = None
+        if os.environ.get("MLFLOW_TRACKING_URI"):
+            try:
+                import mlflow
+
+                self.mlflow = mlflow
+            except ImportError:
+                log("note: MLFLOW_TRACKING_URI is set but mlflow is not installed")
+        try:
+            from azureml.core import Run
+
+            run = Run.get_context()
+            self.run = None if run.id.startswith("OfflineRun") else run
+        except ImportError:
+            pass
+
+    def on_epoch_end(self, epoch, logs=None):
+        for name, value in (logs or {}).items():
+            if self.mlflow is not None:
+                self.mlflow.log_metric(name, float(value), step=epoch)
+            if self.run is not None:
+                self.run.log(name, float(value))
+
+    def final(self, metrics: dict) -> None:
+        for key in ("voc_map50", "coco_map", "ap50"):
+            if self.mlflow is not None:
+                self.mlflow.log_metric(key, float(metrics[key]))
+            if self.run is not None:
+                self.run.log(key, float(metrics[key]))

@@ -1,0 +1,69 @@
+"""What a run leaves in its output folder, and the state it resumes from."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from yolo3.annotations import write_lines
+from yolo3.datafiles import format_anchors
+from yolo3.errors import YoloError
+from yolo3.files import atomic_output, write_text_atomic
+from yolo3.training.settings import TrainSettings
+
+
+def resume_state(checkpoints: Path) -> dict | None:
+    state_file = checkpoints / "state.json"
+    if not state_file.is_file() or not (checkpoints / "last.weights.h5").is_file():
+        raise YoloError(f"--resume: no checkpoint in {checkpoints}")
+    return json.loads(state_file.read_text())
+
+
+def write_outputs(out: Path, body, config, class_names, anchors, train_set, val_set,
+                   history, settings: TrainSettings) -> dict:
+    from yolo3.modelfile import ModelMetadata, save_model
+
+    model_path = out / "trained_model.h5"
+    save_model(body, model_path, ModelMetadata(config.text, class_names))
+    write_text_atomic(out / "custom_anchors.txt", format_anchors(config.anchors))
+    write_text_atomic(out / "classes.txt", "".join(f"{n}\n" for n in class_names))
+    write_lines(out / "train_list.txt", train_set)
+    write_lines(out / "val_list.txt", val_set)
+    plot_history(history, out / "training_curves.png")
+    summary = {"model": str(model_path), "epochs_run": len(history.get("loss", [])),
+               "final_loss": history.get("loss", [None])[-1]}
+    if val_set and settings.evaluate:
+        from yolo3.detector import Detector, LoadedModel
+        from yolo3.evaluation import EVAL_NMS, detect_annotations, evaluate, write_report
+
+        detector = Detector(LoadedModel(body, config, class_names),
+                            (settings.input_size, settings.input_size), EVAL_NMS)
+        detections, _ = detect_annotations(detector, val_set, progress=False)
+        metrics, voc = evaluate(val_set, detections, class_names)
+        write_report(metrics, voc, class_names, out / "evaluation")
+        write_text_atomic(out / "metrics.json", json.dumps(metrics, indent=1) + "\n")
+        summary.update(voc_map50=metrics["voc_map50"], coco_map=metrics["coco_map"],
+                       ap50=metrics["ap50"])
+        settings.log(f"Validation mAP@0.5 {metrics['voc_map50']:.4f}, COCO AP "
+                     f"{metrics['coco_map']:.4f} → {out / 'metrics.json'}")
+    return summary
+
+
+def plot_history(history: dict[str, list[float]], path: Path) -> None:
+    if not history.get("loss"):
+        return
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axes = plt.subplots(figsize=(6, 4))
+    epochs = range(1, len(history["loss"]) + 1)
+    axes.plot(epochs, history["loss"], label="training loss")
+    if history.get("val_loss"):
+        axes.plot(epochs, history["val_loss"], label="validation loss")
+    axes.set(xlabel="epoch", ylabel="loss", yscale="log")
+    axes.legend()
+    with atomic_output(path) as tmp:
+        figure.savefig(tmp, format="png", dpi=80)
+    plt.close(figure)

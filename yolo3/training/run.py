@@ -1,0 +1,204 @@
+"""A whole training run, as a short sequence of named steps.
+
+Stage 1 trains with part of the network frozen (pretrained layers keep their values while
+the fresh heads settle); stage 2 trains every layer at a tenth of the learning rate. Both
+stages share one epoch count: ``epochs`` in all, the first ``frozen_epochs`` frozen.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import keras
+import numpy as np
+
+from yolo3.annotations import Annotation, check_boxes
+from yolo3.darknet import DarknetConfig, standard_config
+from yolo3.errors import YoloError
+from yolo3.model import build_model
+from yolo3.training.callbacks import (
+    LearningRateLogger,
+    MetricsReporter,
+    NonFiniteGuard,
+    StateSaver,
+)
+from yolo3.training.outputs import resume_state, write_outputs
+from yolo3.training.settings import TrainSettings
+from yolo3.training.setup import (
+    check_output_dir,
+    choose_anchors,
+    choose_strategy,
+    freeze,
+    gather_annotations,
+    load_pretrained,
+    model_config,
+    readable,
+    split,
+)
+from yolo3.training.trainer import YoloTrainer
+
+STAGE2_LR_FACTOR = 0.1
+
+
+@dataclass
+class Prepared:
+    """The data side of a run: images split, classes, anchors and the model's cfg."""
+
+    train_set: list[Annotation]
+    val_set: list[Annotation]
+    class_names: list[str]
+    anchors: np.ndarray
+    config: DarknetConfig
+    input_hw: tuple[int, int]
+
+
+def train(settings: TrainSettings) -> dict:
+    """Run a whole training; return a summary (paths, epochs run, final metrics)."""
+    settings = checked(settings)
+    check_output_dir(settings)
+    keras.utils.set_random_seed(settings.seed)
+    if settings.mixed_precision:
+        keras.mixed_precision.set_global_policy("mixed_float16")
+    data = prepare_data(settings)
+    checkpoints = Path(settings.output_dir) / "checkpoints"
+    state = resume_state(checkpoints) if settings.resume else None
+    strategy = choose_strategy(settings.gpu_num)
+    settings.log(f"Devices: {strategy.num_replicas_in_sync} replica(s) "
+                 f"({type(strategy).__name__}).")
+    body, trainer = build_trainer(settings, data, strategy, state)
+    run = Stages(settings, data, body, trainer, strategy, state)
+    run.fit_both()
+    run.restore_best()
+    summary = write_outputs(Path(settings.output_dir), body, data.config, data.class_names,
+                            data.anchors, data.train_set, data.val_set, run.history, settings)
+    if "voc_map50" in summary:
+        run.reporter.final(summary)
+    return summary
+
+
+def checked(settings: TrainSettings) -> TrainSettings:
+    """The settings with their defaults filled in; YoloError for any a run cannot use."""
+    if settings.frozen_epochs is None:
+        settings = replace(settings, frozen_epochs=settings.epochs // 2)
+    for name, problem in settings.problems().items():
+        raise YoloError(f"--{name} {problem}")
+    return settings
+
+
+def prepare_data(settings: TrainSettings) -> Prepared:
+    """Read, check and split the data; anchors and the model's cfg for it."""
+    annotations, class_names = gather_annotations(settings)
+    check_boxes(annotations, len(class_names),
+                str(settings.annotation_file or Path(settings.data_path) / settings.data_dir))
+    annotations = readable(annotations, settings.log)
+    train_set, val_set = split(annotations, settings.val_split, settings.seed)
+    if not train_set or not any(len(a.boxes) for a in train_set):
+        raise YoloError("no training images with boxes")
+    k = len(standard_config(settings.size).anchors)
+    anchors = choose_anchors(settings, train_set, k)
+    config = model_config(settings.size, len(class_names), anchors)
+    settings.log(f"{len(train_set)} training and {len(val_set)} validation images, "
+                 f"{len(class_names)} classes, YOLOv3-{settings.size} at {settings.input_size}.")
+    return Prepared(train_set, val_set, class_names, anchors, config,
+                    (settings.input_size, settings.input_size))
+
+
+def build_trainer(settings: TrainSettings, data: Prepared, strategy, state: dict | None):
+    """The model (pretrained layers loaded, or the checkpoint resumed) and its trainer."""
+    with strategy.scope():
+        body = build_model(data.config, data.input_hw, name="yolov3")
+        if settings.weights and state is None:
+            load_pretrained(body, settings.weights, settings.log)
+        trainer = YoloTrainer(body, data.config, data.input_hw)
+        trainer(np.zeros((1, *data.input_hw, 3), np.float32))  # create the variables
+    if state is not None:
+        trainer.load_weights(Path(settings.output_dir) / "checkpoints" / "last.weights.h5")
+        settings.log(f"Resuming after epoch {state['epoch']} at learning rate "
+                     f"{state['learning_rate']:.3g}.")
+    return body, trainer
+
+
+class Stages:
+    """The two stages of fit over one pipeline and one set of callbacks."""
+
+    def __init__(self, settings: TrainSettings, data: Prepared, body, trainer, strategy,
+                 state: dict | None):
+        from yolo3.data import make_dataset
+
+        self.settings, self.data, self.body, self.trainer = settings, data, body, trainer
+        self.strategy, self.state = strategy, state
+        self.start = state["epoch"] if state else 0
+        self.train_data = make_dataset(data.train_set, data.config, data.input_hw,
+                                       settings.batch_size, training=True, seed=settings.seed,
+                                       first_epoch=self.start)
+        self.val_data = (make_dataset(data.val_set, data.config, data.input_hw,
+                                      settings.batch_size, training=False)
+                         if data.val_set else None)
+        self.steps = max(1, len(data.train_set) // settings.batch_size)
+        self.monitor = "val_loss" if self.val_data is not None else "loss"
+        self.history: dict[str, list[float]] = {}
+        self.callbacks = self._callbacks()
+
+    def _callbacks(self) -> list:
+        out = Path(self.settings.output_dir)
+        checkpoints = out / "checkpoints"
+        checkpoints.mkdir(parents=True, exist_ok=True)
+        self.reporter = MetricsReporter(self.settings.log)
+        self.saver = StateSaver(checkpoints, self.monitor,
+                                self.state.get("best") if self.state else None)
+        self.guard = NonFiniteGuard()
+        return [self.guard, LearningRateLogger(),
+                keras.callbacks.ModelCheckpoint(
+                    str(checkpoints / "best.weights.h5"), monitor=self.monitor,
+                    save_best_only=True, save_weights_only=True,
+                    initial_value_threshold=self.saver.best),
+                keras.callbacks.CSVLogger(str(out / "training_log.csv"), append=self.start > 0),
+                keras.callbacks.TensorBoard(str(out / "logs")),
+                self.saver, self.reporter]
+
+    def fit_both(self) -> None:
+        settings = self.settings
+        frozen_stage = settings.frozen_epochs if settings.weights else 0
+        if settings.frozen_epochs and not settings.weights:
+            settings.log("No --weights: nothing pretrained to keep, so every layer trains "
+                         "from epoch 1.")
+        resumed_lr = self.state["learning_rate"] if self.state else None
+        self.fit(self.start, frozen_stage, resumed_lr or settings.learning_rate,
+                 settings.freeze_body, [])
+        stage2_lr = settings.learning_rate * (STAGE2_LR_FACTOR if frozen_stage else 1.0)
+        if resumed_lr is not None and self.start >= frozen_stage:
+            stage2_lr = resumed_lr
+        self.fit(max(self.start, frozen_stage), settings.epochs, stage2_lr, 0, [
+            keras.callbacks.ReduceLROnPlateau(monitor=self.monitor, factor=0.1, patience=3,
+                                              verbose=1),
+            keras.callbacks.EarlyStopping(monitor=self.monitor, min_delta=0, patience=10,
+                                          verbose=1)])
+        if self.guard.tripped:
+            raise YoloError(f"training diverged: the loss became NaN or infinite in epoch "
+                            f"{self.guard.tripped}; no model written (try a lower "
+                            "--learning_rate, or check the data)")
+
+    def fit(self, first: int, last: int, lr: float, freeze_body: int, extra: list) -> None:
+        if first >= last or self.guard.tripped:
+            return
+        with self.strategy.scope():
+            frozen, total = freeze(self.body, self.data.config, freeze_body)
+            self.trainer.compile(optimizer=keras.optimizers.Adam(learning_rate=lr))
+        self.settings.log(f"Epochs {first + 1}–{last}: {frozen} of {total} layers frozen, "
+                          f"learning rate {lr:.3g}.")
+        result = self.trainer.fit(self.train_data, steps_per_epoch=self.steps,
+                                  validation_data=self.val_data, initial_epoch=first,
+                                  epochs=last, callbacks=self.callbacks + extra, shuffle=False,
+                                  verbose=2)
+        for key, values in result.history.items():
+            self.history.setdefault(key, []).extend(float(v) for v in values)
+
+    def restore_best(self) -> None:
+        """The best checkpoint's weights; YoloError when the weights are not finite."""
+        best = Path(self.settings.output_dir) / "checkpoints" / "best.weights.h5"
+        if best.is_file():
+            self.trainer.load_weights(best)
+        if not all(np.isfinite(w).all() for w in self.body.get_weights()):
+            raise YoloError("training diverged: the weights hold NaN or infinite values; no "
+                            "model written")

@@ -1,0 +1,174 @@
+"""Every training setting, declared once: name, default, help, how the command line parses
+it and whether an Azure ML job forwards it.
+
+project/train_azureml.py builds its argparse from :data:`TRAIN_SETTINGS`; the Azure job
+forwards the ones marked ``forward`` (yolo3.azure.job) and azureml_driver.py offers them
+as SETTINGS entries and flags. A new setting is one entry here.
+"""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from yolo3.cli import positive_float, positive_int
+from yolo3.defaults import DEFAULT_INPUT_SIZE
+
+ALWAYS = "always"  # forwarded to the Azure job with every run
+WHEN_SET = "when set"  # forwarded when it differs from its default
+
+
+def setting(default: Any, help: str, *, parse=None, choices=None, forward: str | None = None,
+            driver_flag: str | None = None, cli: str | None = None):
+    """A dataclass field carrying its command-line and Azure facts.
+
+    ``parse``: the argparse type; ``cli``: the flag when it is not ``--<name>`` (or
+    ``"store_true"`` / ``"store_false:--flag"`` for switches); ``driver_flag``: the
+    upstream spelling azureml_driver.py also accepts (``--bs``, ``--lr``, ...).
+    """
+    return field(default=default, metadata={
+        "help": help, "parse": parse, "choices": choices, "forward": forward,
+        "driver_flag": driver_flag, "cli": cli})
+
+
+@dataclass
+class TrainSettings:
+    """Every choice a training run makes; the defaults are the command line's."""
+
+    output_dir: Path = setting(Path("outputs"), "what Azure ML keeps (default: outputs)",
+                               parse=Path)
+    annotation_file: Path | None = setting(None, "a training list instead of a VOC export",
+                                           parse=Path)
+    data_path: Path = setting(Path("."), "where the data is mounted (default: current "
+                              "folder)", parse=Path)
+    data_dir: str = setting("data", "the export folder inside --data_path",
+                            forward=ALWAYS, driver_flag="--data-dir")
+    class_path: Path | None = setting(None, "class names (default: discovered from the "
+                                      "export)", parse=Path, forward=WHEN_SET,
+                                      driver_flag="--class-path")
+    anchors_path: Path | None = setting(None, "anchors to use instead of k-means", parse=Path,
+                                        forward=WHEN_SET)
+    num_clusters: int = setting(9, "anchors: 9 YOLOv3, 6 tiny (default 9)", parse=int,
+                                choices=(6, 9), forward=ALWAYS, driver_flag="--num-clusters")
+    model_size: str | None = setting(None, "default: from --num_clusters",
+                                     choices=("full", "tiny"), forward=WHEN_SET)
+    weights: Path | None = setting(None, "pretrained Keras model (convert.py output); none: "
+                                   "train from scratch", parse=Path, forward=WHEN_SET,
+                                   driver_flag="--weights")
+    input_size: int = setting(DEFAULT_INPUT_SIZE, f"network input (default "
+                              f"{DEFAULT_INPUT_SIZE})", parse=positive_int, forward=ALWAYS,
+                              driver_flag="--input-size")
+    batch_size: int = setting(8, "images per step (default 8)", parse=positive_int,
+                              forward=ALWAYS, driver_flag="--bs")
+    learning_rate: float = setting(1e-3, "stage-1 learning rate (1e-3)", parse=positive_float,
+                                   forward=ALWAYS, driver_flag="--lr")
+    epochs: int = setting(60, "epochs in all (default 60)", parse=positive_int, forward=ALWAYS,
+                          driver_flag="--epochs")
+    frozen_epochs: int | None = setting(None, "how many of them train with --freeze_body "
+                                        "frozen (default: half)", parse=int, forward=WHEN_SET,
+                                        driver_flag="--frozen-epochs")
+    freeze_body: int = setting(2, "stage 1 freezes 1: the backbone, 2: all but the heads "
+                               "(default), 0: nothing", parse=int, choices=(0, 1, 2),
+                               forward=WHEN_SET)
+    val_split: float = setting(0.2, "share held out (default 0.2)", parse=float,
+                               forward=WHEN_SET)
+    seed: int = setting(10101, "random seed (default 10101)", parse=int, forward=WHEN_SET)
+    gpu_num: int = setting(0, "GPUs to use (0: all visible)", parse=int, forward=ALWAYS,
+                           driver_flag="--gpu-num")
+    mixed_precision: bool = setting(False, "float16 compute (GPUs)", cli="store_true")
+    resume: bool = setting(False, "continue from <output_dir>/checkpoints", cli="store_true")
+    overwrite: bool = setting(False, "replace the outputs of an earlier run in --output_dir",
+                              cli="store_true")
+    evaluate: bool = setting(True, "skip the final validation mAP",
+                             cli="store_false:--no_evaluation")
+    log: object = field(default=print, repr=False)
+
+    @property
+    def size(self) -> str:
+        return self.model_size or ("tiny" if self.num_clusters == 6 else "full")
+
+    def problems(self) -> dict[str, str]:
+        """Settings no run could use: {name: what it must be}. Checked by the command line,
+        by :func:`yolo3.training.train` and by the Azure driver before anything starts."""
+        found = {}
+        for f in declared():
+            rule = _rule_broken(f, getattr(self, f.name))
+            if rule:
+                found[f.name] = f"must be {rule}"
+        if found:
+            return found
+        if self.input_size % 32:
+            found["input_size"] = "must be a positive multiple of 32"
+        if self.frozen_epochs is not None and not 0 <= self.frozen_epochs <= self.epochs:
+            found["frozen_epochs"] = "must be between 0 and --epochs"
+        if not 0 <= self.val_split < 1:
+            found["val_split"] = "must be at least 0 and below 1"
+        if self.gpu_num < 0:
+            found["gpu_num"] = "must be 0 (all) or more"
+        if self.resume and self.overwrite:
+            found["overwrite"] = "--resume continues the earlier run; --overwrite replaces it: " \
+                                 "not both"
+        return found
+
+
+RULES = {positive_int: "at least 1", positive_float: "a finite number above 0",
+         int: "a whole number", float: "a number"}
+
+
+def _rule_broken(f, value) -> str | None:
+    """What ``value`` of setting ``f`` must be, when it is not; None when it is fine."""
+    meta = f.metadata
+    if value is None and f.default is None:
+        return None
+    if meta["choices"] is not None and value not in meta["choices"]:
+        *rest, last = (str(c) for c in meta["choices"])
+        return f"{', '.join(rest)} or {last}" if rest else last
+    parse = meta["parse"]
+    if parse in RULES:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            return RULES[parse]
+        try:
+            parse(str(value))
+        except (argparse.ArgumentTypeError, ValueError):
+            return RULES[parse]
+        if parse is int and value != int(value):
+            return RULES[parse]
+    return None
+
+
+def problems_of(values: dict) -> dict[str, str]:
+    """{name: "is X; it must be ..."} for training settings given by name (the Azure
+    driver's SETTINGS and flags); those not given take their defaults."""
+    known = {f.name for f in declared()}
+    unknown = sorted(set(values) - known)
+    if unknown:
+        return {name: "is not a training setting" for name in unknown}
+    settings = TrainSettings(**values)
+    return {name: f"is {getattr(settings, name)!r}; it {problem}"
+            for name, problem in settings.problems().items()}
+
+
+def declared() -> list:
+    """The command-line settings of TrainSettings, in declaration order."""
+    return [f for f in fields(TrainSettings) if "help" in f.metadata]
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """One flag per declared setting, as project/train_azureml.py takes them."""
+    for f in declared():
+        meta, cli = f.metadata, f.metadata["cli"] or ""
+        if cli == "store_true":
+            parser.add_argument(f"--{f.name}", action="store_true", help=meta["help"])
+        elif cli.startswith("store_false:"):
+            parser.add_argument(cli.split(":", 1)[1], dest=f.name, action="store_false",
+                                help=meta["help"])
+        else:
+            parser.add_argument(f"--{f.name}", type=meta["parse"] or str, default=f.default,
+                                choices=meta["choices"], help=meta["help"])
+
+
+def forwarded() -> list:
+    """The settings an Azure ML job passes on to the training script."""
+    return [f for f in declared() if f.metadata["forward"]]
