@@ -25,7 +25,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from yolo3.azure_job import driver_settings  # noqa: E402  (TensorFlow-free)
+from yolo3.azure.job import driver_settings  # noqa: E402  (TensorFlow-free)
 from yolo3.cli import ArgumentParser, run
 
 # ================================ SETTINGS: edit these ================================
@@ -54,7 +54,7 @@ BUILD = Path(__file__).resolve().parent / ".azureml_build"
 
 
 def parse_args(argv):
-    from yolo3.azure_job import driver_flags
+    from yolo3.azure.job import driver_flags
 
     parser = ArgumentParser(description=__doc__.split("\n\n")[0],
                             formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -77,7 +77,7 @@ def parse_args(argv):
 
 def job_settings(args):
     """SETTINGS with the flags given on top; YoloError naming the first impossible one."""
-    from yolo3.azure_job import driver_flags, job_settings_from
+    from yolo3.azure.job import driver_flags, job_settings_from
     from yolo3.errors import YoloError
 
     values = dict(SETTINGS)
@@ -92,12 +92,12 @@ def job_settings(args):
 
 
 def main(argv=None) -> int:
-    from yolo3.azure_job import build_snapshot
+    from yolo3.azure.job import build_snapshot
 
     args = parse_args(argv)
     settings = job_settings(args)
     if not args.dry_run and not args.local:
-        from yolo3.azure_submit import read_workspace_config
+        from yolo3.azure.submit import read_workspace_config
 
         read_workspace_config(settings)  # before the snapshot and any sign-in
     code = build_snapshot(BUILD / "snapshot")
@@ -106,7 +106,7 @@ def main(argv=None) -> int:
     if args.dry_run:
         sys.stdout.write(dry_run_text(settings, code, args.sdk))
         return 0
-    from yolo3 import azure_submit
+    from yolo3.azure import submit as azure_submit
 
     submit = azure_submit.submit_v2 if args.sdk == "v2" else azure_submit.submit_v1
     submit(settings, code, wait=not args.no_wait, verbose=args.verbose)
@@ -119,7 +119,7 @@ def dry_run_text(settings, code: Path, sdk: str) -> str:
     import io
     import tempfile
 
-    from yolo3.azure_job import datastore_path, v1_run_config, v2_job
+    from yolo3.azure.job import datastore_path, v1_run_config, v2_job
 
     with tempfile.TemporaryDirectory() as tmp, contextlib.redirect_stdout(io.StringIO()):
         path = Path(tmp) / "job.yml"

@@ -67,7 +67,7 @@ def parse_args(argv):
 def main(argv=None) -> int:
     args = parse_args(argv)
     quiet_tensorflow()
-    from yolo3 import convert
+    from yolo3.model import convert
 
     if args.to_darknet:
         convert.keras_to_darknet(*args.paths, cfg_path=args.cfg)

@@ -78,8 +78,8 @@ def main(argv=None) -> int:
     apply_max_pixels(args)
     from dataclasses import replace
 
-    from yolo3.annotations import Annotation, check_boxes, read_lines
-    from yolo3.datafiles import read_class_names
+    from yolo3.data.annotations import Annotation, check_boxes, read_lines
+    from yolo3.data.classfiles import read_class_names
     from yolo3.files import check_writable, refuse_overwriting_inputs
 
     inputs = [args.annot_file, args.classes_path, args.model_path, args.detections,
@@ -91,7 +91,7 @@ def main(argv=None) -> int:
     if not annotations:
         raise YoloError(f"{args.annot_file}: no images listed")
     check_writable(args.output_dir / "metrics.json")
-    from yolo3.evaluation import (
+    from yolo3.evaluation.report import (
         EVAL_NMS,
         detect_annotations,
         evaluate,
@@ -104,7 +104,7 @@ def main(argv=None) -> int:
     if args.model_path:  # the only path that needs TensorFlow
         inference_only_process()
         quiet_tensorflow()
-        from yolo3.detector import Detector, open_model
+        from yolo3.inference.detector import Detector, open_model
 
         loaded = open_model(args.model_path, args.anchors_path, args.classes_path)
         detector = Detector(loaded, args.model_image_size, replace(EVAL_NMS, iou=args.iou))

@@ -49,7 +49,7 @@ def parse_args(argv):
 
 
 def main(argv=None) -> int:
-    from yolo3.blob import resolve_credentials, upload_folder
+    from yolo3.azure.blob import resolve_credentials, upload_folder
 
     args = parse_args(argv)
     for flag in ("key", "sas"):

@@ -41,12 +41,12 @@ def parse_args(argv):
 
 
 def main(argv=None) -> int:
-    from yolo3.annotations import write_lines
-    from yolo3.coco import convert_coco
-    from yolo3.datafiles import read_class_names
+    from yolo3.data.annotations import write_lines
+    from yolo3.data.classfiles import read_class_names
+    from yolo3.data.coco import convert_coco
+    from yolo3.data.voc import convert_export
     from yolo3.errors import YoloError
     from yolo3.files import check_writable, refuse_overwriting_inputs, write_text_atomic
-    from yolo3.voc import convert_export
 
     args = parse_args(argv)
     apply_max_pixels(args)

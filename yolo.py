@@ -56,7 +56,7 @@ class YOLO:
         from yolo3.cli import quiet_tensorflow
 
         quiet_tensorflow()  # before TensorFlow's first import, which the detector brings
-        from yolo3.detector import Detector, open_model
+        from yolo3.inference.detector import Detector, open_model
 
         loaded = open_model(self.model_path,
                             anchors_path=kwargs.get("anchors_path"),
@@ -77,7 +77,7 @@ class YOLO:
 
     def detect_image(self, image):
         """The image with its detections drawn, as keras-yolo3 returned it."""
-        from yolo3.images import draw_detections, to_rgb
+        from yolo3.inference.images import draw_detections, to_rgb
 
         image = to_rgb(image)
         return draw_detections(image, self.detect(image), len(self.class_names))
@@ -87,7 +87,7 @@ class YOLO:
 
 
 def detect_video(yolo: YOLO, video_path="0", output_path: str = "", **kwargs):
-    """Run ``yolo`` over a video file or camera index; see yolo3.video.detect_video."""
-    from yolo3.video import detect_video as run_video
+    """Run ``yolo`` over a video file or camera index; see yolo3.inference.video.detect_video."""
+    from yolo3.inference.video import detect_video as run_video
 
     return run_video(yolo.detector, video_path, output_path or None, **kwargs)

@@ -84,7 +84,7 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     apply_max_pixels(args)
     inference_only_process()
-    from yolo3 import detect_files
+    from yolo3.inference import image_files as detect_files
 
     plan = None
     if args.image and args.input is not None:
@@ -96,7 +96,7 @@ def main(argv=None) -> int:
         return detect_files.interactive(yolo.detector, sys.stdin)
     if args.image:
         return detect_files.detect_images(yolo.detector, plan, args.json, args.batch_size)
-    from yolo3.video import detect_video
+    from yolo3.inference.video import detect_video
 
     frames = detect_video(yolo.detector, "0" if args.input is None else args.input, args.output,
                           show=args.show)

@@ -21,7 +21,7 @@ from PIL import Image
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from yolo3.anchors import cluster_anchors  # noqa: E402
+from yolo3.data.anchors import cluster_anchors  # noqa: E402
 
 
 def timed(call) -> float:

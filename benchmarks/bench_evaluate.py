@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""Scoring speed: 5,000 images × 100 detections through yolo3.evaluation.evaluate
+"""Scoring speed: 5,000 images × 100 detections through yolo3.evaluation.report.evaluate
 (VOC AP per class, COCO AP via faster-coco-eval, P/R/F1). Target ≤ 10 s.
 
 Run from the repository root:  python benchmarks/bench_evaluate.py [--runs 3]
@@ -17,8 +17,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from yolo3.annotations import Annotation  # noqa: E402
-from yolo3.evaluation import evaluate  # noqa: E402
+from yolo3.data.annotations import Annotation  # noqa: E402
+from yolo3.evaluation.report import evaluate  # noqa: E402
 
 TARGET_SECONDS = 10.0
 

@@ -31,10 +31,10 @@ import tensorflow as tf  # noqa: E402
 from synthetic import make_dataset as make_shapes  # noqa: E402
 
 from yolo3.darknet import load_cfg, with_classes  # noqa: E402
-from yolo3.data import make_dataset  # noqa: E402
-from yolo3.model import build_model  # noqa: E402
+from yolo3.data.pipeline import make_dataset  # noqa: E402
+from yolo3.model.build import build_model  # noqa: E402
 from yolo3.training import YoloTrainer  # noqa: E402
-from yolo3.voc import convert_export  # noqa: E402
+from yolo3.data.voc import convert_export  # noqa: E402
 
 
 def throughput(annotations, config, input_hw, batch, steps, rounds) -> tuple[float, float]:

@@ -26,7 +26,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from yolo3.blob import local_files, resolve_credentials, upload_folder  # noqa: E402
+from yolo3.azure.blob import local_files, resolve_credentials, upload_folder  # noqa: E402
 
 EXTRA = os.environ.get("AZURITE_EXTRA", "").split()
 KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="

@@ -38,7 +38,7 @@ def random_weights(tmp_path_factory):
 @pytest.fixture(scope="session")
 def tiny_model(tmp_path_factory, tiny_weights):
     """The real yolov3-tiny converted by convert.py's code: a full .h5 with metadata."""
-    from yolo3.convert import darknet_to_keras
+    from yolo3.model.convert import darknet_to_keras
 
     path = tmp_path_factory.mktemp("models") / "yolo-tiny.h5"
     darknet_to_keras(CFG / "yolov3-tiny.cfg", tiny_weights, path, log=lambda *a: None)

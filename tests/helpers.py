@@ -91,7 +91,7 @@ def sigmoid(x):
 def reference_detections(raw_heads: list[np.ndarray], masks, anchors: np.ndarray,
                          num_classes: int, input_hw, image_hw, score=0.3, iou=0.45,
                          max_per_class=20) -> list[tuple[int, float, np.ndarray]]:
-    """keras-yolo3's yolo_eval written out in NumPy, independently of yolo3.postprocess.
+    """keras-yolo3's yolo_eval written out in NumPy, independently of yolo3.inference.postprocess.
 
     raw_heads: NHWC raw outputs, batch 1. Returns (class, score, [x0, y0, x1, y1]) in
     original-image pixels, using keras-yolo3's letterbox correction (rounded new shape).

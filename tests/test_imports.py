@@ -52,8 +52,8 @@ def test_data_only_commands_never_load_tensorflow(data, command):
 
 def test_importing_the_package_changes_nothing(tmp_path):
     code = ("import os, sys; before = dict(os.environ); import yolo, yolo3.evaluation, "
-            "yolo3.annotations, yolo3.anchors, yolo3.voc, yolo3.coco, yolo3.darknet, "
-            "yolo3.boxes, yolo3.files; "
+            "yolo3.data.annotations, yolo3.data.anchors, yolo3.data.voc, yolo3.data.coco, "
+            "yolo3.darknet, yolo3.boxes, yolo3.files, yolo3.azure.job, yolo3.training.settings; "
             "print(dict(os.environ) == before, 'tensorflow' in sys.modules)")
     result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True,
                             text=True, timeout=120, env=user_env())

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import exports
 from helpers import run_script
-from yolo3.annotations import read_lines
+from yolo3.data.annotations import read_lines
 
 
 def check_lists_and_discovered_classes(export, out, summary: list[str], classes: str,

@@ -22,7 +22,7 @@ from yolo3.darknet.graph import (
     Upsample,
     Yolo,
 )
-from yolo3.datafiles import format_anchors
+from yolo3.data.classfiles import format_anchors
 from yolo3.errors import CfgError, YoloError
 from yolo3.files import read_text
 

@@ -1,6 +1,6 @@
 """The YOLOv3 loss, keras-yolo3's maths made numerically safe.
 
-Per head, with t the raw prediction, y the target (yolo3.targets) and m its objectness:
+Per head, with t the raw prediction, y the target (yolo3.data.targets) and m its objectness:
     xy    = m · (2 − w·h) · BCE(y_xy · grid − cell, t_xy)            (offset within the cell)
     wh    = m · (2 − w·h) · ½ (log(y_wh · input / anchor) − t_wh)²
     conf  = m · BCE(1, t_o) + (1 − m) · BCE(0, t_o) · ignore
@@ -60,7 +60,7 @@ def yolo_loss(targets, outputs, config: DarknetConfig, input_hw: tuple[int, int]
               ) -> tuple[tf.Tensor, dict[str, tf.Tensor]]:
     """Total loss and its four terms, each divided by the batch size.
 
-    targets: (head targets..., true_boxes) as yolo3.data makes them; outputs: the model's
+    targets: (head targets..., true_boxes) as yolo3.data.pipeline makes them; outputs: the model's
     raw heads in cfg order.
     """
     *head_targets, true_boxes = targets

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from yolo3.annotations import write_lines
-from yolo3.datafiles import format_anchors
+from yolo3.data.annotations import write_lines
+from yolo3.data.classfiles import format_anchors
 from yolo3.errors import YoloError
 from yolo3.files import atomic_output, write_text_atomic
 from yolo3.training.settings import TrainSettings
@@ -21,7 +21,7 @@ def resume_state(checkpoints: Path) -> dict | None:
 
 def write_outputs(out: Path, body, config, class_names, anchors, train_set, val_set,
                    history, settings: TrainSettings) -> dict:
-    from yolo3.modelfile import ModelMetadata, save_model
+    from yolo3.model.files import ModelMetadata, save_model
 
     model_path = out / "trained_model.h5"
     save_model(body, model_path, ModelMetadata(config.text, class_names))
@@ -33,8 +33,8 @@ def write_outputs(out: Path, body, config, class_names, anchors, train_set, val_
     summary = {"model": str(model_path), "epochs_run": len(history.get("loss", [])),
                "final_loss": history.get("loss", [None])[-1]}
     if val_set and settings.evaluate:
-        from yolo3.detector import Detector, LoadedModel
-        from yolo3.evaluation import EVAL_NMS, detect_annotations, evaluate, write_report
+        from yolo3.evaluation.report import EVAL_NMS, detect_annotations, evaluate, write_report
+        from yolo3.inference.detector import Detector, LoadedModel
 
         detector = Detector(LoadedModel(body, config, class_names),
                             (settings.input_size, settings.input_size), EVAL_NMS)

@@ -13,10 +13,10 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from yolo3.annotations import Annotation, check_boxes
 from yolo3.darknet import DarknetConfig, standard_config
+from yolo3.data.annotations import Annotation, check_boxes
 from yolo3.errors import YoloError
-from yolo3.model import build_model
+from yolo3.model.build import build_model
 from yolo3.training.callbacks import (
     LearningRateLogger,
     MetricsReporter,
@@ -124,7 +124,7 @@ class Stages:
 
     def __init__(self, settings: TrainSettings, data: Prepared, body, trainer, strategy,
                  state: dict | None):
-        from yolo3.data import make_dataset
+        from yolo3.data.pipeline import make_dataset
 
         self.settings, self.data, self.body, self.trainer = settings, data, body, trainer
         self.strategy, self.state = strategy, state

@@ -11,9 +11,9 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from yolo3.annotations import Annotation, read_lines
 from yolo3.darknet import DarknetConfig, standard_config, with_classes
-from yolo3.datafiles import format_anchors, read_anchors, read_class_names
+from yolo3.data.annotations import Annotation, read_lines
+from yolo3.data.classfiles import format_anchors, read_anchors, read_class_names
 from yolo3.errors import YoloError
 from yolo3.training.settings import TrainSettings
 
@@ -25,7 +25,7 @@ def gather_annotations(settings: TrainSettings) -> tuple[list[Annotation], list[
         if given is None:
             raise YoloError("--annotation_file needs --class_path (the class names)")
         return read_lines(settings.annotation_file), given
-    from yolo3.voc import convert_export
+    from yolo3.data.voc import convert_export
 
     export = Path(settings.data_path) / settings.data_dir
     per_set, classes, report = convert_export(export, ["train", "val"], given, progress=False)
@@ -41,7 +41,7 @@ def readable(annotations: list[Annotation], log=print) -> list[Annotation]:
     """The annotations whose image file opens and is within the pixel limit (a broken
     image would stop training mid-epoch); YoloError for boxes wholly outside their image,
     which say the list was made for other images."""
-    from yolo3.images import verify_image
+    from yolo3.inference.images import verify_image
 
     kept, broken, outside = [], [], []
     for annotation in annotations:
@@ -127,7 +127,7 @@ def model_config(size: str, num_classes: int, anchors: np.ndarray) -> DarknetCon
 def choose_anchors(settings: TrainSettings, train: list[Annotation], k: int) -> np.ndarray:
     if settings.anchors_path:
         return read_anchors(settings.anchors_path)
-    from yolo3.anchors import box_shapes, cluster_anchors
+    from yolo3.data.anchors import box_shapes, cluster_anchors
 
     shapes, skipped = box_shapes(train, settings.input_size)
     for note in skipped[:5]:
@@ -161,10 +161,10 @@ def freeze(body: keras.Model, config: DarknetConfig, freeze_body: int) -> tuple[
 def load_pretrained(body: keras.Model, path: Path, log=print) -> tuple[int, list[str]]:
     """Copy every layer of a model file whose name and weight shapes match; the rest keep
     their fresh values. Returns (layers loaded, names skipped)."""
-    from yolo3.modelfile import load_model, read_metadata
+    from yolo3.model.files import load_model, read_metadata
 
     if read_metadata(path) is None:
-        from yolo3.modelfile import is_full_model
+        from yolo3.model.files import is_full_model
 
         if not is_full_model(path):
             raise YoloError(f"{path} carries no cfg: convert Darknet weights with convert.py "

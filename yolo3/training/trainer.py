@@ -13,7 +13,7 @@ from yolo3.training.loss import TERMS, yolo_loss
 class YoloTrainer(MultiWorkerFixes, keras.Model):
     """The detection model plus the YOLOv3 loss, trained with Keras' own fit loop.
 
-    ``fit`` data are (images, (head targets..., true boxes)) batches from yolo3.data.
+    ``fit`` data are (images, (head targets..., true boxes)) batches from yolo3.data.pipeline.
     Overriding compute_loss keeps Keras' train step, so distribution strategies scale the
     loss and gradients as they do for any model.
     """

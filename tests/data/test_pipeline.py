@@ -1,0 +1,68 @@
+"""yolo3.data.pipeline: the tf.data pipeline's elements, order, augmentation and reproducibility."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from helpers import CFG
+from yolo3.darknet import load_cfg, with_classes
+from yolo3.data.pipeline import MAX_BOXES, make_dataset
+from yolo3.data.voc import convert_export
+
+
+def setup(shapes_export):
+    per_set, classes, _ = convert_export(shapes_export / "data", ["train", "val"], None,
+                                         progress=False)
+    config = with_classes(load_cfg(CFG / "yolov3-tiny.cfg"), len(classes))
+    return per_set["train"], config
+
+
+def test_elements(shapes_export):
+    annotations, config = setup(shapes_export)
+    images, targets = next(iter(make_dataset(annotations, config, (96, 128), 4, training=True)))
+    assert images.shape == (4, 96, 128, 3) and images.dtype.name == "float32"
+    assert [tuple(t.shape) for t in targets] == [(4, 3, 4, 3, 8), (4, 6, 8, 3, 8),
+                                                 (4, MAX_BOXES, 4)]
+    assert float(np.min(images)) >= 0 and float(np.max(images)) <= 1
+
+
+def test_validation_is_one_plain_pass_in_order(shapes_export):
+    annotations, config = setup(shapes_export)
+    dataset = make_dataset(annotations[:6], config, (128, 128), 4, training=False)
+    batches = list(dataset)
+    assert [b[0].shape[0] for b in batches] == [4, 2]
+    again = list(make_dataset(annotations[:6], config, (128, 128), 4, training=False))
+    np.testing.assert_array_equal(batches[0][0], again[0][0])
+    objects = sum(float(np.sum(t[..., 4])) for t in batches[0][1][:-1])
+    assert objects >= 4  # every image has at least one object
+
+
+def test_training_epochs_differ_and_resume_reproduces(shapes_export):
+    annotations, config = setup(shapes_export)
+    per_epoch = len(annotations) // 4
+
+    def first_batches(seed, first_epoch=0, count=2 * per_epoch):
+        data = make_dataset(annotations, config, (64, 64), 4, training=True, seed=seed,
+                            first_epoch=first_epoch)
+        return [np.asarray(b[0]) for b in data.take(count)]
+
+    run = first_batches(7)
+    assert not np.array_equal(run[0], run[per_epoch])  # epoch 2 is not epoch 1 again
+    np.testing.assert_array_equal(run[0], first_batches(7, count=1)[0])  # seeded
+    resumed = first_batches(7, first_epoch=1, count=1)
+    np.testing.assert_array_equal(resumed[0], run[per_epoch])  # epoch 2, as uninterrupted
+
+
+def test_an_image_broken_mid_run_becomes_a_blank_negative(tmp_path, capsys):
+    from helpers import CFG as cfg_dir
+    from yolo3.data.annotations import Annotation
+    from yolo3.data.pipeline import example
+
+    broken = tmp_path / "broken.jpg"
+    broken.write_bytes(b"\xff\xd8\xff junk")
+    config = with_classes(load_cfg(cfg_dir / "yolov3-tiny.cfg"), 2)
+    pixels, *targets, boxes = example(Annotation(str(broken), np.array([[1, 1, 9, 9, 0]])),
+                                      config, (64, 64), np.random.default_rng(0))
+    assert pixels.shape == (64, 64, 3) and all(t[..., 4].sum() == 0 for t in targets)
+    assert not boxes.any()
+    assert "broken.jpg" in capsys.readouterr().err

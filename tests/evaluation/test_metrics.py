@@ -1,0 +1,127 @@
+"""yolo3.evaluation.metrics: VOC AP against a plain devkit-style implementation; COCO against
+pycocotools."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+
+import numpy as np
+import pytest
+
+from yolo3.evaluation.metrics import (
+    ImageResult,
+    average_precision,
+    box_iou,
+    coco_dicts,
+    coco_metrics,
+    voc_metrics,
+)
+
+
+def random_results(seed, images=40, classes=4, empty_every=7):
+    rng = np.random.default_rng(seed)
+    results = []
+    for i in range(images):
+        g = 0 if i % empty_every == 0 else int(rng.integers(1, 6))
+        xy = rng.uniform(0, 300, (g, 2))
+        gt = np.concatenate([xy, xy + rng.uniform(5, 150, (g, 2))], 1)
+        gt_classes = rng.integers(0, classes - 1, g)  # the last class never has ground truth
+        d = int(rng.integers(0, 25))
+        if g:
+            source = rng.integers(0, g, d)
+            boxes = gt[source] + rng.normal(0, 12, (d, 4))
+            det_classes = np.where(rng.random(d) < 0.75, gt_classes[source],
+                                   rng.integers(0, classes, d))
+        else:
+            xy = rng.uniform(0, 300, (d, 2))
+            boxes = np.concatenate([xy, xy + 20], 1)
+            det_classes = rng.integers(0, classes, d)
+        boxes[:, 2:] = np.maximum(boxes[:, 2:], boxes[:, :2] + 1)
+        results.append(ImageResult.from_lists(gt, gt_classes, boxes, rng.random(d), det_classes))
+    return results
+
+
+def plain_iou(a, b):
+    iw = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    ih = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = iw * ih
+    return inter / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter)
+
+
+def plain_voc_ap(results, c):
+    """The VOC devkit's loop, written out plainly."""
+    dets = [(score, i, box) for i, r in enumerate(results)
+            for box, score, k in zip(r.det_boxes, r.det_scores, r.det_classes) if k == c]
+    dets.sort(key=lambda d: -d[0])
+    gts = {i: [box for box, k in zip(r.gt_boxes, r.gt_classes) if k == c]
+           for i, r in enumerate(results)}
+    used = {i: [False] * len(g) for i, g in gts.items()}
+    npos = sum(len(g) for g in gts.values())
+    tp, fp = [], []
+    for _, i, box in dets:
+        overlaps = [plain_iou(box, g) for g in gts[i]]
+        best = max(overlaps) if overlaps else -1
+        j = overlaps.index(best) if overlaps else -1
+        hit = best > 0.5 and not used[i][j]
+        if hit:
+            used[i][j] = True
+        tp.append(1 if hit else 0)
+        fp.append(0 if hit else 1)
+    ctp = np.cumsum(tp).astype(float)
+    cfp = np.cumsum(fp).astype(float)
+    rec = list(ctp / npos)
+    prec = list(ctp / np.maximum(ctp + cfp, 1e-12))
+    mrec, mpre = [0.0] + rec + [1.0], [0.0] + prec + [0.0]
+    for k in range(len(mpre) - 2, -1, -1):
+        mpre[k] = max(mpre[k], mpre[k + 1])
+    return sum((mrec[k + 1] - mrec[k]) * mpre[k + 1] for k in range(len(mrec) - 1)
+               if mrec[k + 1] != mrec[k])
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_voc_ap_equals_a_plain_implementation(seed):
+    results = random_results(seed)
+    metrics = voc_metrics(results, 4)
+    assert metrics.without_gt == [3]
+    for c, curve in metrics.curves.items():
+        assert curve.ap == pytest.approx(plain_voc_ap(results, c), abs=1e-6)
+    assert metrics.mean_ap == pytest.approx(np.mean([plain_voc_ap(results, c)
+                                                     for c in range(3)]), abs=1e-6)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_coco_numbers_equal_pycocotools(seed):
+    from pycocotools.coco import COCO
+    from pycocotools.cocoeval import COCOeval
+
+    results = random_results(seed, images=60)
+    ours = coco_metrics(results, 4)
+    ground_truth, detections = coco_dicts(results, 4)
+    with contextlib.redirect_stdout(io.StringIO()):
+        gt = COCO()
+        gt.dataset = ground_truth
+        gt.createIndex()
+        evaluator = COCOeval(gt, gt.loadRes(detections), "bbox")
+        evaluator.evaluate()
+        evaluator.accumulate()
+        evaluator.summarize()
+    np.testing.assert_allclose(list(ours.values()), evaluator.stats[:6], atol=1e-12)
+
+
+def test_no_detections_at_all():
+    results = [ImageResult.from_lists([[0, 0, 10, 10]], [0], [], [], [])]
+    assert voc_metrics(results, 1).mean_ap == 0.0
+    assert coco_metrics(results, 1)["coco_map"] == 0.0
+
+
+def test_perfect_and_half_recall():
+    results = [ImageResult.from_lists([[0, 0, 10, 10], [20, 20, 30, 30]], [0, 0],
+                                      [[0, 0, 10, 10]], [0.9], [0])]
+    assert voc_metrics(results, 1).curves[0].ap == pytest.approx(0.5)
+    assert average_precision(np.array([0.5, 1.0]), np.array([1.0, 1.0])) == 1.0
+
+
+def test_box_iou():
+    iou = box_iou(np.array([[0.0, 0, 10, 10]]), np.array([[5.0, 5, 15, 15], [20, 20, 30, 30]]))
+    np.testing.assert_allclose(iou, [[25 / 175, 0.0]])

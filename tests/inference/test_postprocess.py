@@ -1,0 +1,73 @@
+"""yolo3.inference.postprocess: decoding, letterbox undo and NMS against plain NumPy."""
+
+from __future__ import annotations
+
+import numpy as np
+import tensorflow as tf
+
+from helpers import sigmoid
+from yolo3.inference.postprocess import (
+    NmsSettings,
+    decode_head,
+    non_max_suppression,
+    undo_letterbox,
+)
+
+
+def test_decode_head_matches_the_formula():
+    rng = np.random.default_rng(0)
+    anchors = np.array([[10, 14], [23, 27], [37, 58]], np.float32)
+    raw = rng.normal(size=(2, 4, 6, 3 * 7)).astype(np.float32)  # 2 classes
+    boxes, scores = (t.numpy() for t in decode_head(tf.constant(raw), anchors, 2, (128, 192)))
+    assert boxes.shape == (2, 4 * 6 * 3, 4) and scores.shape == (2, 72, 2)
+    feats = raw.reshape(2, 4, 6, 3, 7)
+    b, row, col, a = 1, 2, 5, 1
+    t = feats[b, row, col, a]
+    cx = (sigmoid(t[0]) + col) / 6 * 192
+    cy = (sigmoid(t[1]) + row) / 4 * 128
+    w, h = np.exp(t[2]) * 23, np.exp(t[3]) * 27
+    flat = (row * 6 + col) * 3 + a
+    np.testing.assert_allclose(boxes[b, flat], [cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2],
+                               rtol=1e-5)
+    np.testing.assert_allclose(scores[b, flat], sigmoid(t[4]) * sigmoid(t[5:]), rtol=1e-5)
+
+
+def test_undo_letterbox_maps_back_and_clips():
+    # a 640x480 image letterboxed to 416x416: scale 0.65, offset (0, 52)
+    rows = tf.constant([[0.65, 0.65, 0, 52, 640, 480]], tf.float32)
+    boxes = tf.constant([[[65, 117, 130, 182], [-10, 0, 500, 500]]], tf.float32)
+    mapped = undo_letterbox(boxes, rows).numpy()[0]
+    np.testing.assert_allclose(mapped[0], [100, 100, 200, 200], rtol=1e-5)
+    np.testing.assert_allclose(mapped[1], [0, 0, 640, 480])
+
+
+def boxes_and_scores():
+    boxes = np.array([[[0, 0, 10, 10], [1, 1, 11, 11], [50, 50, 60, 60], [0, 0, 10, 10]]],
+                     np.float32)
+    scores = np.array([[[0.9, 0.0], [0.8, 0.7], [0.6, 0.0], [0.0, 0.5]]], np.float32)
+    return tf.constant(boxes), tf.constant(scores)
+
+
+def run(settings):
+    boxes, scores, classes, count = non_max_suppression(*boxes_and_scores(), settings)
+    n = int(count[0])
+    return boxes.numpy()[0, :n], [round(float(v), 2) for v in scores.numpy()[0, :n]], \
+        classes.numpy()[0, :n].tolist()
+
+
+def test_per_class_nms_keeps_overlaps_of_other_classes():
+    _, scores, classes = run(NmsSettings(score=0.3, iou=0.45))
+    assert sorted(zip(classes, scores)) == [
+        (0, 0.6), (0, 0.9), (1, 0.7)]  # class 1's 0.5 box overlaps its 0.7 box
+
+
+def test_class_agnostic_nms_suppresses_across_classes():
+    _, scores, classes = run(NmsSettings(score=0.3, iou=0.45, class_agnostic=True))
+    assert sorted(zip(classes, scores)) == [(0, 0.6), (0, 0.9)]
+
+
+def test_score_threshold_and_cap():
+    _, scores, _ = run(NmsSettings(score=0.65, iou=0.45))
+    assert sorted(scores) == [0.7, 0.9]
+    _, scores, classes = run(NmsSettings(score=0.3, iou=0.99, max_per_class=1))
+    assert sorted(zip(classes, scores)) == [(0, 0.9), (1, 0.7)]

@@ -1,0 +1,114 @@
+"""yolo3.model.build: the cfg-built Keras model equals Darknet (OpenCV's importer) numerically."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from helpers import CFG, opencv_outputs, random_conv_weights, relative_error
+from yolo3.darknet import load_cfg, match_weights, read_weights, with_classes
+from yolo3.model.build import build_model, get_darknet_weights, set_darknet_weights
+
+TOLERANCE = 1e-4
+
+
+def converted(cfg_path, weights_path):
+    config = load_cfg(cfg_path)
+    _, floats = read_weights(weights_path)
+    model = build_model(config)
+    set_darknet_weights(model, config, match_weights(config, floats).convs)
+    return config, model
+
+
+def compare_with_opencv(cfg_path, weights_path, seed=0):
+    config, model = converted(cfg_path, weights_path)
+    images = np.random.default_rng(seed).random((1, 416, 416, 3), dtype=np.float32)
+    outputs = model(images, training=False)
+    outputs = outputs if isinstance(outputs, list) else [outputs]
+    names = [f"conv_{h.conv_index}" for h in config.heads] or [
+        f"{config.layers[-1].kind}_{len(config.layers) - 1}"]
+    reference = opencv_outputs(cfg_path, weights_path, images, names)
+    assert len(outputs) == len(reference)
+    errors = []
+    for ours, theirs in zip(outputs, reference):
+        assert ours.shape == theirs.shape
+        assert np.isfinite(theirs).all()
+        errors.append(relative_error(ours, theirs))
+    return errors
+
+
+def test_real_tiny_weights_match_opencv(tiny_weights):
+    errors = compare_with_opencv(CFG / "yolov3-tiny.cfg", tiny_weights)
+    assert len(errors) == 2
+    assert max(errors) <= TOLERANCE, errors
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["yolov3", "yolov3-spp", "darknet53"])
+def test_random_weights_in_official_layout_match_opencv(name, random_weights):
+    errors = compare_with_opencv(CFG / f"{name}.cfg", random_weights(name))
+    assert len(errors) == (1 if name == "darknet53" else 3)
+    assert max(errors) <= TOLERANCE, errors
+
+
+@pytest.mark.parametrize("name, outputs", [
+    ("yolov3", [(13, 13, 255), (26, 26, 255), (52, 52, 255)]),
+    ("yolov3-tiny", [(13, 13, 255), (26, 26, 255)]),
+])
+def test_layer_names_and_outputs(name, outputs):
+    config = load_cfg(CFG / f"{name}.cfg")
+    model = build_model(config, input_shape=(416, 416))
+    assert [tuple(o.shape[1:]) for o in model.outputs] == outputs
+    assert model.output_names == [f"conv_{h.conv_index}" for h in config.heads]
+    assert model.count_params() == config.num_floats()
+    names = {layer.name for layer in model.layers}
+    assert {"conv_0", "bn_0", "leaky_0"} <= names
+    if name == "yolov3":
+        assert {"pad_1", "shortcut_4", "route_86", "upsample_85"} <= names
+        assert "route_83" not in names  # a single-layer route is only a reference
+
+
+def test_any_input_size_that_is_a_multiple_of_32():
+    model = build_model(load_cfg(CFG / "yolov3-tiny.cfg"))
+    outputs = model(np.zeros((2, 320, 608, 3), np.float32))
+    assert [tuple(o.shape) for o in outputs] == [(2, 10, 19, 255), (2, 20, 38, 255)]
+
+
+def test_get_weights_returns_what_was_set():
+    config = load_cfg(CFG / "yolov3-tiny.cfg")
+    values = random_conv_weights(config, seed=5)
+    model = build_model(config)
+    set_darknet_weights(model, config, values)
+    back = get_darknet_weights(model, config)
+    for index, original in values.items():
+        for field in ("biases", "kernel", "scales", "mean", "variance"):
+            a, b = getattr(original, field), getattr(back[index], field)
+            assert (a is None) == (b is None)
+            if a is not None:
+                np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["yolov3", "yolov3-tiny"])
+@pytest.mark.parametrize("classes", [1, 2])
+def test_custom_class_cfg_takes_every_non_head_layer_from_80_class_weights(
+        name, classes, random_weights, tiny_weights):
+    weights = tiny_weights if name == "yolov3-tiny" else random_weights(name)
+    base_config, base_model = converted(CFG / f"{name}.cfg", weights)
+    config = with_classes(base_config, classes)
+    _, floats = read_weights(weights)
+    match = match_weights(config, floats)
+    assert match.file_classes == 80
+    model = build_model(config)
+    set_darknet_weights(model, config, match.convs)
+    heads = {f"conv_{h.conv_index}" for h in config.heads}
+    compared = 0
+    for layer in model.layers:
+        if layer.name in heads:
+            assert layer.get_weights()[0].shape[-1] == 3 * (classes + 5)
+            continue
+        reference = base_model.get_layer(layer.name).get_weights()
+        for ours, theirs in zip(layer.get_weights(), reference):
+            np.testing.assert_array_equal(ours, theirs)
+            compared += 1
+    assert compared == 5 * (len(config.convs) - len(heads))  # kernel + 4 BN arrays each

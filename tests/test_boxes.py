@@ -1,0 +1,62 @@
+"""yolo3.boxes: converters round-trip, the decode matches its formula, encode inverts it,
+and the IoUs agree with plain arithmetic."""
+
+from __future__ import annotations
+
+import numpy as np
+import tensorflow as tf
+
+from helpers import sigmoid
+from yolo3.boxes import (
+    HeadGeometry,
+    box_iou,
+    cxcywh_to_xyxy,
+    normalised_cxcywh,
+    pairwise_iou_cxcywh,
+    responsible_cells,
+    shape_iou,
+    xyxy_to_cxcywh,
+)
+
+
+def test_converters_round_trip():
+    boxes = np.array([[10, 20, 50, 100], [0, 0, 416, 416]], np.float32)
+    assert xyxy_to_cxcywh(boxes).tolist() == [[30, 60, 40, 80], [208, 208, 416, 416]]
+    np.testing.assert_allclose(cxcywh_to_xyxy(xyxy_to_cxcywh(boxes)), boxes)
+    np.testing.assert_allclose(normalised_cxcywh(boxes, (200, 400)),
+                               [[0.075, 0.3, 0.1, 0.4], [0.52, 1.04, 1.04, 2.08]])
+
+
+def test_responsible_cells_clip_to_the_grid():
+    cells = responsible_cells(np.array([[0.0, 0.0], [0.51, 0.99], [1.0, 1.0]]), (13, 26))
+    assert cells.tolist() == [[0, 0], [13, 12], [25, 12]]
+
+
+def test_decode_matches_the_formula_and_encode_inverts_it():
+    rng = np.random.default_rng(0)
+    anchors = np.array([[10, 14], [23, 27], [37, 58]], np.float32)
+    raw = rng.normal(0, 1, (2, 4, 6, 3 * 7)).astype(np.float32)
+    head = HeadGeometry(tf.constant(raw), anchors, 2, (128, 192))
+    feats = head.split(tf.constant(raw))
+    centre, size = (t.numpy() for t in head.decode(feats))
+    t = raw.reshape(2, 4, 6, 3, 7)
+    col, row = np.meshgrid(np.arange(6), np.arange(4))
+    expected_xy = (sigmoid(t[..., :2]) + np.stack([col, row], -1)[:, :, None]) / [6, 4]
+    np.testing.assert_allclose(centre, expected_xy, rtol=1e-5)
+    np.testing.assert_allclose(size, np.exp(t[..., 2:4]) * anchors / [192, 128], rtol=1e-5)
+    offset, log_size = (x.numpy() for x in head.encode(centre, size))
+    np.testing.assert_allclose(offset, sigmoid(t[..., :2]), rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(log_size, t[..., 2:4], rtol=1e-4, atol=1e-5)
+    _, zero = head.encode(tf.zeros_like(centre), tf.zeros_like(size))
+    assert not np.any(zero.numpy())  # empty target slots encode to 0, never -inf
+
+
+def test_ious():
+    assert shape_iou(np.array([[10.0, 10.0]]), np.array([[10.0, 10.0], [20.0, 5.0]])).tolist() \
+        == [[1.0, 50 / 150]]
+    np.testing.assert_allclose(box_iou(np.array([[0.0, 0, 10, 10]]),
+                                       np.array([[5.0, 5, 15, 15], [20, 20, 30, 30]])),
+                               [[25 / 175, 0.0]])
+    pairwise = pairwise_iou_cxcywh(tf.constant([[[5.0, 5, 10, 10]]]),
+                                   tf.constant([[[10.0, 10, 10, 10], [5, 5, 10, 10]]]))
+    np.testing.assert_allclose(pairwise.numpy(), [[[25 / 175, 1.0]]], rtol=1e-6)

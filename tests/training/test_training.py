@@ -1,0 +1,238 @@
+"""yolo3.training: freezing, anchors and masks, pretrained loading, runs, resume, devices."""
+
+from __future__ import annotations
+
+import csv
+import json
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+from helpers import CFG, REPO, SAMPLE
+from yolo3.darknet import load_cfg, with_classes
+from yolo3.data.annotations import Annotation
+from yolo3.errors import YoloError
+from yolo3.model.build import build_model
+from yolo3.training import (
+    TrainSettings,
+    freeze,
+    load_pretrained,
+    model_config,
+    partition_masks,
+    split,
+    train,
+)
+
+
+def test_backbone_and_freezing():
+    full, tiny = load_cfg(CFG / "yolov3.cfg"), load_cfg(CFG / "yolov3-tiny.cfg")
+    assert full.backbone_end == 74 and tiny.backbone_end == 8
+    model = build_model(tiny)
+    assert freeze(model, tiny, 1) == (10, 24)  # conv + bn of layers 0, 2, 4, 6, 8
+    assert freeze(model, tiny, 2) == (22, 24)  # all but the two heads
+    assert freeze(model, tiny, 0) == (0, 24)
+    full_model = build_model(full)
+    assert freeze(full_model, full, 1)[0] == 52 * 2  # Darknet-53's 52 convs and their BN
+
+
+def test_masks_partition_the_anchors_by_size():
+    assert partition_masks(6, 2) == [[3, 4, 5], [0, 1, 2]]
+    assert partition_masks(9, 3) == [[6, 7, 8], [3, 4, 5], [0, 1, 2]]
+    anchors = np.array([[90, 80], [10, 12], [30, 30], [200, 150], [50, 60], [20, 18]])
+    config = model_config("tiny", 2, anchors)
+    assert config.masks == [(3, 4, 5), (0, 1, 2)]
+    assert config.anchors[:, 0].tolist() == [10, 20, 30, 50, 90, 200]
+    with pytest.raises(YoloError, match="needs 9 anchors"):
+        model_config("full", 2, anchors)
+
+
+def test_split_is_seeded_and_keeps_one_of_each():
+    items = [Annotation(f"{i}.jpg", np.zeros((0, 5))) for i in range(10)]
+    train_a, val_a = split(items, 0.2, 1)
+    train_b, val_b = split(items, 0.2, 1)
+    assert [a.path for a in val_a] == [a.path for a in val_b] and len(val_a) == 2
+    assert len(split(items[:2], 0.2, 1)[1]) == 1 and split(items, 0.0, 1)[1] == []
+
+
+def test_pretrained_tiny_loads_all_but_the_heads(tiny_model):
+    config = with_classes(load_cfg(CFG / "yolov3-tiny.cfg"), 2)
+    body = build_model(config)
+    loaded, skipped = load_pretrained(body, tiny_model, log=lambda *a: None)
+    assert (loaded, skipped) == (22, ["conv_15", "conv_22"])
+
+
+def smoke_settings(shapes_export, out, **overrides):
+    values = dict(output_dir=out, data_path=shapes_export, data_dir="data", num_clusters=6,
+                  input_size=128, batch_size=8, epochs=1, log=lambda *a: None)
+    values.update(overrides)
+    return TrainSettings(**values)
+
+
+def test_a_short_run_leaves_a_self_contained_model(tmp_path, shapes_export):
+    summary = train(smoke_settings(shapes_export, tmp_path / "out"))
+    out = tmp_path / "out"
+    for name in ("trained_model.h5", "custom_anchors.txt", "classes.txt", "train_list.txt",
+                 "val_list.txt", "training_log.csv", "training_curves.png", "metrics.json",
+                 "checkpoints/best.weights.h5", "checkpoints/state.json"):
+        assert (out / name).is_file(), name
+    assert (out / "logs").is_dir()
+    assert (out / "classes.txt").read_text() == "circle\nsquare\ntriangle\n"
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert 0 <= metrics["voc_map50"] <= 1 and summary["epochs_run"] == 1
+    from yolo import YOLO
+
+    yolo = YOLO(model_path=str(out / "trained_model.h5"), model_image_size=(128, 128),
+                score=0.0001)
+    assert yolo.class_names == ["circle", "square", "triangle"]
+    assert isinstance(yolo.detect_image(__import__("PIL.Image").Image.open(SAMPLE)).size, tuple)
+
+
+def test_resume_continues_at_the_right_epoch_and_learning_rate(tmp_path, shapes_export):
+    out = tmp_path / "out"
+    train(smoke_settings(shapes_export, out, epochs=2, learning_rate=3e-4, evaluate=False))
+    state = json.loads((out / "checkpoints" / "state.json").read_text())
+    assert state["epoch"] == 2 and state["learning_rate"] == pytest.approx(3e-4)
+    lines = []
+    summary = train(smoke_settings(shapes_export, out, epochs=3, learning_rate=9e-3,
+                                   resume=True, evaluate=False, log=lines.append))
+    assert summary["epochs_run"] == 1
+    assert any("Resuming after epoch 2 at learning rate 0.0003" in line for line in lines)
+    with open(out / "training_log.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert [int(r["epoch"]) for r in rows] == [0, 1, 2]
+    assert float(rows[2]["learning_rate"]) == pytest.approx(3e-4)
+
+
+def test_resume_without_checkpoint(tmp_path, shapes_export):
+    with pytest.raises(YoloError, match="no checkpoint"):
+        train(smoke_settings(shapes_export, tmp_path / "none", resume=True))
+
+
+@pytest.mark.parametrize("overrides, message", [
+    ({"epochs": 2, "frozen_epochs": 3}, "frozen_epochs"),
+    ({"input_size": 100}, "multiple of 32"),
+    ({"val_split": 1.0}, "val_split"),
+    ({"model_size": "huge"}, "full or tiny"),
+])
+def test_bad_settings(tmp_path, shapes_export, overrides, message):
+    with pytest.raises(YoloError, match=message):
+        train(smoke_settings(shapes_export, tmp_path / "o", **overrides))
+
+
+def test_mirrored_strategy_on_two_logical_cpus(tmp_path, shapes_export):
+    """Runs in its own process: logical devices must be set before TensorFlow starts."""
+    script = textwrap.dedent(f"""
+        import sys
+        sys.path.insert(0, {str(REPO)!r})
+        import tensorflow as tf
+        cpu = tf.config.list_physical_devices("CPU")[0]
+        tf.config.set_logical_device_configuration(
+            cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+        from pathlib import Path
+        from yolo3.training import TrainSettings, train
+        summary = train(TrainSettings(output_dir=Path({str(tmp_path / 'out')!r}),
+                        data_path=Path({str(shapes_export)!r}), num_clusters=6,
+                        input_size=96, batch_size=8, epochs=1, evaluate=False))
+        print("epochs", summary["epochs_run"])
+    """)
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                            timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "2 replica(s) (MirroredStrategy)" in result.stdout
+    assert "epochs 1" in result.stdout
+
+
+def test_multi_worker_strategy_with_two_local_workers(tmp_path, shapes_export):
+    """Two processes with TF_CONFIG, as Azure ML's TensorFlow distribution starts them."""
+    import os
+    import socket
+
+    ports = []
+    for _ in range(2):
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            ports.append(probe.getsockname()[1])
+    cluster = {"worker": [f"127.0.0.1:{port}" for port in ports]}
+    script = textwrap.dedent(f"""
+        import sys
+        sys.path.insert(0, {str(REPO)!r})
+        from pathlib import Path
+        from yolo3.training import TrainSettings, train
+        summary = train(TrainSettings(output_dir=Path(sys.argv[1]),
+                        data_path=Path({str(shapes_export)!r}), num_clusters=6,
+                        input_size=96, batch_size=8, epochs=1, evaluate=False))
+        print("loss", summary["final_loss"])
+    """)
+    workers = []
+    for index in range(2):
+        env = dict(os.environ, TF_CONFIG=json.dumps(
+            {"cluster": cluster, "task": {"type": "worker", "index": index}}))
+        workers.append(subprocess.Popen(
+            [sys.executable, "-c", script, str(tmp_path / f"worker{index}")], env=env,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
+    outputs = []
+    try:
+        for worker in workers:
+            out, err = worker.communicate(timeout=300)
+            assert worker.returncode == 0, err[-3000:]
+            outputs.append(out)
+    finally:
+        for worker in workers:
+            worker.kill()
+    assert all("2 replica(s) (CollectiveAllReduceStrategy)" in out for out in outputs)
+    losses = [line for out in outputs for line in out.splitlines() if line.startswith("loss")]
+    assert len(losses) == 2 and losses[0] == losses[1]  # the workers trained one model
+
+
+def test_metrics_go_to_mlflow_and_an_active_azure_ml_run(monkeypatch):
+    import types
+
+    from yolo3.training import MetricsReporter
+
+    logged = []
+    fake_mlflow = types.SimpleNamespace(
+        log_metric=lambda name, value, step=None: logged.append(("mlflow", name, value, step)))
+    fake_run = types.SimpleNamespace(id="run-42",
+                                     log=lambda name, value: logged.append(("aml", name, value)))
+    fake_core = types.SimpleNamespace(Run=types.SimpleNamespace(get_context=lambda: fake_run))
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "azureml://example")
+    monkeypatch.setitem(sys.modules, "mlflow", fake_mlflow)
+    monkeypatch.setitem(sys.modules, "azureml", types.SimpleNamespace(core=fake_core))
+    monkeypatch.setitem(sys.modules, "azureml.core", fake_core)
+    reporter = MetricsReporter()
+    reporter.on_epoch_end(3, {"loss": 1.5})
+    reporter.final({"voc_map50": 0.9, "coco_map": 0.5, "ap50": 0.9})
+    assert ("mlflow", "loss", 1.5, 3) in logged and ("aml", "loss", 1.5) in logged
+    assert ("aml", "voc_map50", 0.9) in logged
+
+
+def test_offline_azure_ml_run_and_no_tracking_uri_log_nowhere(monkeypatch):
+    import types
+
+    from yolo3.training import MetricsReporter
+
+    offline = types.SimpleNamespace(id="OfflineRun_123", log=lambda *a: pytest.fail("logged"))
+    fake_core = types.SimpleNamespace(Run=types.SimpleNamespace(get_context=lambda: offline))
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    monkeypatch.setitem(sys.modules, "azureml", types.SimpleNamespace(core=fake_core))
+    monkeypatch.setitem(sys.modules, "azureml.core", fake_core)
+    reporter = MetricsReporter()
+    assert reporter.mlflow is None and reporter.run is None
+    reporter.on_epoch_end(0, {"loss": 2.0})
+
+
+def test_broken_images_are_left_out_before_training(tmp_path, shapes_export):
+    import shutil
+
+    root = tmp_path / "copy"
+    shutil.copytree(shapes_export, root)
+    images = sorted((root / "data" / "JPEGImages").iterdir())
+    images[0].write_bytes(b"\xff\xd8\xff not a jpeg")
+    images[1].write_bytes(images[1].read_bytes()[:200])  # truncated
+    lines = []
+    summary = train(smoke_settings(root, tmp_path / "out", evaluate=False, log=lines.append))
+    assert summary["epochs_run"] == 1
+    assert any(line.startswith("Note: 2 unreadable images left out") for line in lines)

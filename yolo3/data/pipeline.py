@@ -1,0 +1,105 @@
+"""The training input pipeline on tf.data: annotation lines → images and targets.
+
+Each element is ``(images, targets)``: images (B, h, w, 3) float32 in [0, 1]; targets a
+tuple of one array per head (B, grid_h, grid_w, anchors, 5 + classes) — see
+yolo3.data.targets — followed by the image's boxes (B, max_boxes, 4) as normalised
+[x, y, w, h] for the loss's ignore mask.
+
+Reading (yolo3.inference.images.load_image: any mode, EXIF), augmentation
+(yolo3.data.augment, OpenCV, which releases the GIL) and target building run in parallel
+map calls, and batches are prefetched so the model does not wait for data.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+import tensorflow as tf
+
+from yolo3.darknet import DarknetConfig
+from yolo3.data import augment
+from yolo3.data.annotations import Annotation
+from yolo3.data.targets import build_targets, head_grids, padded_boxes
+from yolo3.errors import YoloError
+from yolo3.inference.images import load_image
+
+MAX_BOXES = 20
+_WARNED: set[str] = set()
+
+
+def example(annotation: Annotation, config: DarknetConfig, input_hw: tuple[int, int],
+            rng: np.random.Generator | None, max_boxes: int = MAX_BOXES,
+            grids: list[tuple[int, int]] | None = None):
+    """One training example as NumPy arrays; ``rng`` None means no augmentation.
+
+    An image that fails to decode mid-run (training checks headers up front, not every
+    byte) becomes a grey picture without boxes, with a warning, instead of stopping.
+    """
+    try:
+        image = np.asarray(load_image(annotation.path))
+    except YoloError as error:
+        if annotation.path not in _WARNED:
+            _WARNED.add(annotation.path)
+            print(f"warning: {error}; used as a blank image", file=sys.stderr)
+        image = np.full((*input_hw, 3), 128, np.uint8)
+        annotation = Annotation(annotation.path, np.zeros((0, 5), np.int64))
+    if rng is None:
+        pixels, boxes = augment.plain(image, annotation.boxes, input_hw)
+    else:
+        pixels, boxes = augment.random(image, annotation.boxes, input_hw, rng)
+    boxes = boxes[:max_boxes]
+    return (pixels.astype(np.float32), *build_targets(boxes, config, input_hw, grids),
+            padded_boxes(boxes, input_hw, max_boxes))
+
+
+def make_dataset(annotations: list[Annotation], config: DarknetConfig,
+                 input_hw: tuple[int, int], batch_size: int, training: bool, seed: int = 0,
+                 first_epoch: int = 0) -> tf.data.Dataset:
+    """Batches of (images, targets).
+
+    Training data is endless (give ``fit`` its steps per epoch): every epoch has its own
+    order and augmentations, both derived from ``seed`` and the epoch number, so a run
+    resumed at ``first_epoch`` sees what the uninterrupted run would have seen.
+    Validation data is one pass, letterboxed like inference, in file order.
+    """
+    if not annotations:
+        raise ValueError("no annotations to build a dataset from")
+    paths = [a.path for a in annotations]
+    boxes = [a.boxes for a in annotations]
+    grids = head_grids(config, input_hw)
+    depth = 5 + config.num_classes
+    height, width = input_hw
+    count = len(annotations)
+
+    def load(index, epoch):
+        i = int(index)
+        rng = np.random.default_rng([seed, int(epoch), i]) if training else None
+        return example(Annotation(paths[i], boxes[i]), config, input_hw, rng,
+                       grids=grids)
+
+    out_types = [tf.float32] * (len(grids) + 2)
+
+    def load_tf(index, epoch):
+        values = tf.numpy_function(load, [index, epoch], out_types, stateful=False)
+        values[0].set_shape((height, width, 3))
+        for tensor, (gh, gw), head in zip(values[1:-1], grids, config.heads):
+            tensor.set_shape((gh, gw, len(head.mask), depth))
+        values[-1].set_shape((MAX_BOXES, 4))
+        return values[0], tuple(values[1:])
+
+    def epoch_order(epoch):
+        order = tf.random.experimental.stateless_shuffle(
+            tf.range(count, dtype=tf.int64), seed=tf.stack([tf.constant(seed, tf.int64), epoch]))
+        return tf.data.Dataset.from_tensor_slices(order).map(lambda i: (i, epoch))
+
+    if training:
+        dataset = tf.data.Dataset.counter(start=first_epoch).flat_map(epoch_order)
+    else:
+        dataset = tf.data.Dataset.range(count).map(lambda i: (i, tf.constant(0, tf.int64)))
+    dataset = dataset.map(load_tf, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    options = tf.data.Options()
+    # several workers split the batches between them (there are no files to split)
+    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+    dataset = dataset.with_options(options)
+    return dataset.batch(batch_size, drop_remainder=training).prefetch(tf.data.AUTOTUNE)

@@ -1,0 +1,53 @@
+"""From raw head outputs to boxes: decode (yolo3.boxes, shared with the loss), undo the
+letterbox, non-maximum suppression.
+
+score = sigmoid(t_objectness) · sigmoid(t_class) (independent sigmoids, keras-yolo3's),
+followed by per-class NMS keeping at most ``max_per_class`` boxes per class.
+"""
+
+from __future__ import annotations
+
+import tensorflow as tf
+
+from yolo3.boxes import decode_head  # noqa: F401  (part of this module's interface)
+from yolo3.defaults import NmsSettings
+from yolo3.inference.images import Letterbox
+
+
+def undo_letterbox(boxes: tf.Tensor, letterboxes: tf.Tensor) -> tf.Tensor:
+    """Map boxes from network-input pixels back to original-image pixels, clipped.
+
+    boxes: (B, N, 4) [x_min, y_min, x_max, y_max]; letterboxes: (B, 6) rows packed by
+    images.Letterbox.as_array, in the order of Letterbox.PACKED.
+    """
+    column = {name: i for i, name in enumerate(Letterbox.PACKED)}
+
+    def pair(x_name: str):  # (B, 1, 4): the x, y pair tiled for x_min, y_min, x_max, y_max
+        start = column[x_name]
+        return tf.tile(letterboxes[:, None, start:start + 2], [1, 1, 2])
+
+    scale, offset, limit = pair("scale_x"), pair("offset_x"), pair("image_w")
+    return tf.clip_by_value((boxes - offset) / scale, 0.0, limit)
+
+
+def non_max_suppression(boxes: tf.Tensor, scores: tf.Tensor, settings: NmsSettings
+                        ) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor]:
+    """Per-class (or class-agnostic) NMS over a batch.
+
+    boxes: (B, N, 4); scores: (B, N, C). Returns boxes (B, K, 4), scores (B, K),
+    class ids (B, K) int32 and valid counts (B,), padded to K rows, best scores first.
+    """
+    num_classes = scores.shape[-1]
+    if settings.class_agnostic:
+        best = tf.reduce_max(scores, axis=-1)
+        keep, count = tf.image.non_max_suppression_padded(
+            boxes, best, settings.max_per_class, iou_threshold=settings.iou,
+            score_threshold=settings.score, pad_to_max_output_size=True)
+        classes = tf.argmax(scores, axis=-1, output_type=tf.int32)
+        return (tf.gather(boxes, keep, batch_dims=1), tf.gather(best, keep, batch_dims=1),
+                tf.gather(classes, keep, batch_dims=1), count)
+    kept_boxes, kept_scores, kept_classes, count = tf.image.combined_non_max_suppression(
+        boxes[:, :, None, :], scores, max_output_size_per_class=settings.max_per_class,
+        max_total_size=settings.max_per_class * num_classes, iou_threshold=settings.iou,
+        score_threshold=settings.score, pad_per_class=False, clip_boxes=False)
+    return kept_boxes, kept_scores, tf.cast(kept_classes, tf.int32), count
