@@ -127,6 +127,8 @@ def test_ctrl_c_is_one_line(tmp_path, tiny_model):
         assert time.monotonic() < deadline
         line += process.stdout.read(1)
     process.send_signal(signal.SIGINT)
-    _, stderr = process.communicate(timeout=60)
+    process.wait(timeout=60)  # stdin stays open: EOF would end the prompt loop by itself
+    stderr = process.stderr.read()
+    process.stdin.close()
     assert process.returncode == 130 and stderr.strip().splitlines() == [
         "yolo_video.py: interrupted"]
