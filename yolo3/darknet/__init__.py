@@ -9,8 +9,8 @@ from yolo3.darknet.cfg import (
     load_cfg,
     parse_cfg,
     standard_config,
-    with_classes,
 )
+from yolo3.darknet.edit import with_classes
 from yolo3.darknet.graph import (
     INPUT,
     Conv,

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from yolo3.data.annotations import Annotation
-from yolo3.data.voc import Report, convert_box
+from yolo3.data.conversion import Report, convert_box
 from yolo3.errors import YoloError
 from yolo3.files import read_text
 

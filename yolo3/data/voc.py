@@ -19,40 +19,19 @@ from __future__ import annotations
 
 import math
 import xml.etree.ElementTree as ET
-from collections import Counter, defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote
 
 import numpy as np
 
 from yolo3.data.annotations import Annotation
+from yolo3.data.conversion import Report, convert_box
 from yolo3.errors import YoloError
 from yolo3.files import read_text
 from yolo3.inference.images import IMAGE_SUFFIXES, image_size
 
 SET_FLAGS = {"1", "-1", "0"}
-
-
-@dataclass
-class Report:
-    """Problems met while converting, counted by kind, with a few example names each."""
-
-    counts: Counter = field(default_factory=Counter)
-    examples: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
-
-    def add(self, kind: str, example: str = "", count: int = 1) -> None:
-        self.counts[kind] += count
-        if example and len(self.examples[kind]) < 3:
-            self.examples[kind].append(example)
-
-    def lines(self) -> list[str]:
-        out = []
-        for kind, count in sorted(self.counts.items()):
-            shown = ", ".join(self.examples.get(kind, []))
-            more = " …" if count > len(self.examples.get(kind, [])) and shown else ""
-            out.append(f"{count} {kind}" + (f" ({shown}{more})" if shown else ""))
-        return out
 
 
 @dataclass
@@ -197,21 +176,6 @@ def _xml_for(export: Export, image_id: str) -> Path | None:
         if candidate and (export.annotations / f"{candidate}.xml").is_file():
             return export.annotations / f"{candidate}.xml"
     return None
-
-
-def convert_box(box: tuple[float, float, float, float], size: tuple[int, int],
-                report: Report, where: str) -> list[int] | None:
-    """Clip to the image, round half up; None for boxes with no area left."""
-    width, height = size
-    limits = (width, height, width, height)
-    clipped = [min(max(v, 0.0), limit) for v, limit in zip(box, limits)]
-    if clipped != list(box):
-        report.add("boxes clipped to the image", where)
-    x0, y0, x1, y1 = (int(math.floor(v + 0.5)) for v in clipped)
-    if x1 <= x0 or y1 <= y0:
-        report.add("zero-area boxes dropped", where)
-        return None
-    return [x0, y0, x1, y1]
 
 
 def _image_size(path: Path) -> tuple[int, int] | None:
