@@ -51,6 +51,17 @@ def read_text(path: str | Path) -> str:
                         "it as UTF-8 (or UTF-16 with a byte order mark)") from None
 
 
+def read_json(path: str | Path, kind: str = "JSON"):
+    """The JSON document in a user's file (any encoding :func:`read_text` reads); invalid
+    JSON is one error saying the file is not a ``kind``."""
+    import json
+
+    try:
+        return json.loads(read_text(path))
+    except json.JSONDecodeError as error:
+        raise YoloError(f"{path}: not {kind} ({error})") from None
+
+
 def same_location(a: str | Path, b: str | Path) -> bool:
     """Whether two paths name the same file or folder (links and ``..`` resolved)."""
     a, b = Path(a), Path(b)

@@ -19,19 +19,17 @@ WORKSPACE_KEYS = ("subscription_id", "resource_group", "workspace_name")
 
 def read_workspace_config(settings: JobSettings) -> Path:
     """The workspace's config.json, checked: JSON naming subscription, group, workspace."""
-    import json
-
-    from yolo3.files import read_text
+    from yolo3.files import read_json
 
     path = Path(settings.workspace_config)
     if not path.is_file():
         raise YoloError(f"no workspace config at {path}: download config.json from the Azure "
                         "ML workspace's overview page, or pass --workspace-config")
     try:
-        data = json.loads(read_text(path))
-    except json.JSONDecodeError as error:
-        raise YoloError(f"{path}: not JSON ({error}); download config.json again from the "
-                        "workspace's overview page") from None
+        data = read_json(path)
+    except YoloError as error:
+        raise YoloError(f"{error}; download config.json again from the workspace's overview "
+                        "page") from None
     missing = [key for key in WORKSPACE_KEYS
                if not isinstance(data, dict) or not isinstance(data.get(key), str)
                or not data[key].strip()]

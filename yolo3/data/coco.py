@@ -9,7 +9,6 @@ one error naming the entry, never a silently wrong list.
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 
@@ -18,7 +17,7 @@ import numpy as np
 from yolo3.data.annotations import Annotation
 from yolo3.data.conversion import Report, convert_box
 from yolo3.errors import YoloError
-from yolo3.files import read_text
+from yolo3.files import read_json
 
 
 class _Schema:
@@ -59,10 +58,7 @@ def convert_coco(json_path: Path, images_dir: Path) -> tuple[list[Annotation], l
     """Annotations for every image of the JSON, the class names, and the problems met."""
     json_path = Path(json_path)
     schema = _Schema(json_path)
-    try:
-        data = json.loads(read_text(json_path))
-    except json.JSONDecodeError as error:
-        raise YoloError(f"{json_path}: not JSON ({error})") from None
+    data = read_json(json_path)
     if not isinstance(data, dict):
         raise schema.error("top level", "expected an object")
     categories = schema.entries(data, "categories")

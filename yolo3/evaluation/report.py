@@ -27,7 +27,7 @@ from yolo3.evaluation.metrics import (
     precision_recall_f1,
     voc_metrics,
 )
-from yolo3.files import atomic_output, read_text, write_text_atomic
+from yolo3.files import atomic_output, read_json, write_text_atomic
 
 
 def detect_annotations(detector, annotations: list[Annotation], batch_size: int = 8,
@@ -108,10 +108,7 @@ def read_detections_json(path: str | Path) -> dict[str, list[dict]]:
     four finite numbers; anything else is one error naming the image.
     """
     path = Path(path)
-    try:
-        data = json.loads(read_text(path))
-    except json.JSONDecodeError as error:
-        raise YoloError(f"{path}: not a detections file ({error})") from None
+    data = read_json(path, "a detections file")
     if not isinstance(data, dict):
         raise YoloError(f"{path}: not a detections file (expected {{image path: [detections]}})")
     for image, dets in data.items():
