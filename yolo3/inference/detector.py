@@ -16,12 +16,13 @@ import numpy as np
 import tensorflow as tf
 from PIL import Image
 
+from yolo3.boxes import decode_head
 from yolo3.darknet import DarknetConfig, standard_config, with_classes
 from yolo3.data.classfiles import MODEL_DATA, read_anchors, read_class_names
 from yolo3.defaults import DEFAULT_INPUT_SIZE, NmsSettings
 from yolo3.errors import YoloError
 from yolo3.inference.images import letterbox, to_rgb
-from yolo3.inference.postprocess import decode_head, non_max_suppression, undo_letterbox
+from yolo3.inference.postprocess import non_max_suppression, undo_letterbox
 from yolo3.model.build import build_model, fold_batchnorm
 from yolo3.model.files import is_full_model, load_keras2_weights, load_model, read_metadata
 
