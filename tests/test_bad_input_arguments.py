@@ -174,3 +174,21 @@ def test_upload_with_an_account_but_no_sign_in(tmp_path):
     result = run_clean(tmp_path, "upload_to_blob.py", "--dir", str(tmp_path / "data"),
                        "--container", "raw", "--account", "nosuchaccount")
     assert_one_line_error(result, "Azure sign-in failed", "az login")  # before any request
+
+
+@pytest.mark.parametrize("command, message", [
+    (["upload_to_blob.py", "--dir", ".", "--container", "c", "--workers", "0"],
+     "--workers must be at least 1"),
+    (["kmeans.py", "--annot_file", "l.txt", "--max_pixels", "-5"], "--max_pixels"),
+    (["evaluate.py", "--annot_file", "l.txt", "--classes_path", "c.txt", "--detections",
+      "d.json", "--output_dir", "e", "--max_pixels", "many"], "--max_pixels"),
+    (["voc_annotation.py", "--max_pixels", "0"], "--max_pixels"),
+    (["project/train_azureml.py", "--max_pixels", "0"], "--max_pixels"),
+    (["convert.py", "--to_darknet", "--allow_nonfinite", "m.h5", "o.weights"],
+     "apply to Darknet → Keras only"),
+])
+def test_new_flags_refuse_bad_values(tmp_path, command, message):
+    before = tree_bytes(tmp_path)
+    result = run_script(*command, cwd=tmp_path)
+    assert_one_line_error(result, message, code=2)
+    assert tree_bytes(tmp_path) == before
