@@ -60,7 +60,8 @@ def main(argv=None) -> int:
     check_boxes(annotations, source=str(args.annot_file))
     for path in filter(None, (args.out_file, args.plot)):
         check_writable(path)
-    shapes, skipped = box_shapes(annotations, args.input_size)
+    input_hw = (args.input_size, args.input_size) if args.input_size else None
+    shapes, skipped = box_shapes(annotations, input_hw)
     for note in skipped:
         print(f"Note: {note}", file=sys.stderr)
     result = cluster_anchors(shapes, args.num_clusters, seed=args.seed, restarts=args.restarts)

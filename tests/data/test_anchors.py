@@ -91,9 +91,16 @@ def test_box_shapes_use_the_letterbox_scale(tmp_path):
     annotations = [Annotation(str(tmp_path / "wide.jpg"), np.array([[0, 0, 100, 50, 0]])),
                    Annotation(str(tmp_path / "missing.jpg"), np.array([[0, 0, 9, 9, 0]])),
                    Annotation(str(tmp_path / "negative.jpg"), np.zeros((0, 5)))]
-    shapes, skipped = box_shapes(annotations, 416)
+    shapes, skipped = box_shapes(annotations, (416, 416))
     np.testing.assert_allclose(shapes, [[50, 25]])  # 832 wide → scale 0.5
     assert len(skipped) == 1 and "missing.jpg" in skipped[0]
-    original, _ = box_shapes(annotations, 0)
+    original, _ = box_shapes(annotations, None)
     np.testing.assert_allclose(original, [[100, 50], [9, 9]])
-    np.testing.assert_allclose(letterbox_scale([[832, 416], [200, 400]], 416), [0.5, 1.04])
+    np.testing.assert_allclose(letterbox_scale([[832, 416], [200, 400]], (416, 416)),
+                               [0.5, 1.04])
+
+
+def test_letterbox_scale_reads_height_then_width():
+    # a 832×416 image onto a 320-high, 608-wide input: the width limits (608 / 832)
+    np.testing.assert_allclose(letterbox_scale([[832, 416]], (320, 608)), [608 / 832])
+    np.testing.assert_allclose(letterbox_scale([[416, 832]], (320, 608)), [320 / 832])

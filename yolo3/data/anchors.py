@@ -22,10 +22,12 @@ from yolo3.boxes import shape_iou
 from yolo3.errors import YoloError
 
 
-def letterbox_scale(image_sizes: np.ndarray, input_size: int) -> np.ndarray:
-    """Per-image factor (N,) that letterboxing to input_size × input_size applies."""
+def letterbox_scale(image_sizes: np.ndarray, input_hw: tuple[int, int]) -> np.ndarray:
+    """Per-image factor (N,) that letterboxing (width, height) images (N, 2) onto the
+    network input ``input_hw`` (height, width) applies."""
     sizes = np.asarray(image_sizes, dtype=np.float64).reshape(-1, 2)
-    return np.minimum(input_size / sizes[:, 0], input_size / sizes[:, 1])
+    height, width = input_hw
+    return np.minimum(width / sizes[:, 0], height / sizes[:, 1])
 
 
 @dataclass
@@ -115,10 +117,11 @@ def cluster_anchors(box_shapes: np.ndarray, k: int, seed: int = 0, restarts: int
                         best_possible_recall(unique, weights, anchors))
 
 
-def box_shapes(annotations, input_size: int) -> tuple[np.ndarray, list[str]]:
-    """(N, 2) box (w, h) of training-list annotations, letterbox-scaled to ``input_size``.
+def box_shapes(annotations, input_hw: tuple[int, int] | None) -> tuple[np.ndarray, list[str]]:
+    """(N, 2) box (w, h) of training-list annotations, letterbox-scaled to the network input
+    ``input_hw`` (height, width).
 
-    ``input_size`` 0 keeps original-image pixels. Images whose size cannot be read, and
+    ``input_hw`` None keeps original-image pixels. Images whose size cannot be read, and
     boxes wholly outside their image, are left out; the second value says so.
     """
     from yolo3.inference.images import image_size
@@ -129,7 +132,7 @@ def box_shapes(annotations, input_size: int) -> tuple[np.ndarray, list[str]]:
         boxes = annotation.boxes
         if not len(boxes):
             continue
-        if input_size:
+        if input_hw:
             try:
                 width, height = image_size(annotation.path)
             except YoloError as error:
@@ -146,8 +149,8 @@ def box_shapes(annotations, input_size: int) -> tuple[np.ndarray, list[str]]:
     if not shapes or not sum(len(s) for s in shapes):
         raise YoloError("no boxes to cluster (every image is empty or unreadable)")
     wh = np.concatenate(shapes).astype(np.float64)
-    if input_size:
-        wh *= letterbox_scale(np.concatenate(sizes), input_size)[:, None]
+    if input_hw:
+        wh *= letterbox_scale(np.concatenate(sizes), input_hw)[:, None]
     return wh, skipped
 
 

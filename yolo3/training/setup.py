@@ -129,7 +129,7 @@ def choose_anchors(settings: TrainSettings, train: list[Annotation], k: int) -> 
         return read_anchors(settings.anchors_path)
     from yolo3.data.anchors import box_shapes, cluster_anchors
 
-    shapes, skipped = box_shapes(train, settings.input_size)
+    shapes, skipped = box_shapes(train, (settings.input_size, settings.input_size))
     for note in skipped[:5]:
         settings.log(f"Note: {note}")
     result = cluster_anchors(shapes, k, seed=settings.seed)
