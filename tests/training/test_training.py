@@ -236,3 +236,26 @@ def test_broken_images_are_left_out_before_training(tmp_path, shapes_export):
     summary = train(smoke_settings(root, tmp_path / "out", evaluate=False, log=lines.append))
     assert summary["epochs_run"] == 1
     assert any(line.startswith("Note: 2 unreadable images left out") for line in lines)
+
+
+def test_resume_continues_the_same_trajectory(tmp_path, shapes_export):
+    """Weights, Adam's step count and moments all come back: a run interrupted after two
+    epochs and resumed ends exactly where an uninterrupted one does."""
+    from yolo3.model.files import load_model
+
+    def final_weights(out):
+        model, _ = load_model(out / "trained_model.h5")
+        return np.concatenate([w.ravel() for w in model.get_weights()])
+
+    def run(out, epochs, **overrides):
+        return train(smoke_settings(shapes_export, out, input_size=64, epochs=epochs,
+                                    evaluate=False, **overrides))
+
+    run(tmp_path / "whole", 3)
+    run(tmp_path / "parts", 2)
+    assert (tmp_path / "parts" / "checkpoints" / "optimizer.npz").is_file()
+    lines = []
+    run(tmp_path / "parts", 3, resume=True, log=lines.append)
+    assert any(line.startswith("Restored the optimizer's state (step ") for line in lines)
+    whole, parts = final_weights(tmp_path / "whole"), final_weights(tmp_path / "parts")
+    assert np.linalg.norm(whole - parts) <= 1e-6 * np.linalg.norm(whole)

@@ -44,8 +44,12 @@ class NonFiniteGuard(keras.callbacks.Callback):
             self.model.stop_training = True
 
 
+OPTIMIZER_STATE = "optimizer.npz"  # the optimizer's variables, in its own order
+
+
 class StateSaver(keras.callbacks.Callback):
-    """After each epoch: last weights and {epoch, learning_rate, best score}, for resume."""
+    """After each epoch: last weights, the optimizer's state (step count, moments) and
+    {epoch, learning_rate, best score}, for resume."""
 
     def __init__(self, folder: Path, monitor: str, best: float | None):
         super().__init__()
@@ -62,6 +66,8 @@ class StateSaver(keras.callbacks.Callback):
         with atomic_output(self.folder / "last.weights.h5") as tmp:
             tmp.unlink()
             self.model.save_weights(tmp)
+        with atomic_output(self.folder / OPTIMIZER_STATE) as tmp, open(tmp, "wb") as f:
+            np.savez(f, *[keras.ops.convert_to_numpy(v) for v in self.model.optimizer.variables])
         lr = current_lr(self.model)
         write_text_atomic(self.folder / "state.json", json.dumps(
             {"epoch": epoch + 1, "learning_rate": lr, "best": self.best,

@@ -19,6 +19,32 @@ def resume_state(checkpoints: Path) -> dict | None:
     return json.loads(state_file.read_text())
 
 
+def restore_optimizer_state(trainer, checkpoints: Path) -> int | None:
+    """Load the saved optimizer variables (step count, moments) into the compiled
+    ``trainer``'s optimizer, built for its trainable variables now. Returns the restored
+    step count, or None when no state was saved or it does not fit (another stage's
+    trainable set)."""
+    import keras
+    import numpy as np
+
+    from yolo3.training.callbacks import OPTIMIZER_STATE
+
+    path = checkpoints / OPTIMIZER_STATE
+    if not path.is_file():
+        return None
+    with np.load(path) as data:
+        saved = [data[f"arr_{i}"] for i in range(len(data.files))]
+    optimizer = trainer.optimizer
+    if not optimizer.built:
+        optimizer.build(trainer.trainable_variables)
+    variables = optimizer.variables
+    if [tuple(v.shape) for v in variables] != [s.shape for s in saved]:
+        return None
+    for variable, value in zip(variables, saved):
+        variable.assign(value)
+    return int(keras.ops.convert_to_numpy(optimizer.iterations))
+
+
 def write_outputs(out: Path, body, config, class_names, anchors, train_set, val_set,
                    history, settings: TrainSettings) -> dict:
     from yolo3.model.files import ModelMetadata, save_model

@@ -23,7 +23,7 @@ from yolo3.training.callbacks import (
     NonFiniteGuard,
     StateSaver,
 )
-from yolo3.training.outputs import resume_state, write_outputs
+from yolo3.training.outputs import restore_optimizer_state, resume_state, write_outputs
 from yolo3.training.settings import TrainSettings
 from yolo3.training.setup import (
     check_output_dir,
@@ -160,6 +160,7 @@ class Stages:
     def fit_both(self) -> None:
         settings = self.settings
         frozen_stage = settings.frozen_epochs if settings.weights else 0
+        self.frozen_stage = frozen_stage
         if settings.frozen_epochs and not settings.weights:
             settings.log("No --weights: nothing pretrained to keep, so every layer trains "
                          "from epoch 1.")
@@ -185,6 +186,8 @@ class Stages:
         with self.strategy.scope():
             frozen, total = freeze(self.body, self.data.config, freeze_body)
             self.trainer.compile(optimizer=keras.optimizers.Adam(learning_rate=lr))
+            if self.state is not None and first == self.start:
+                self._resume_optimizer(first)
         self.settings.log(f"Epochs {first + 1}–{last}: {frozen} of {total} layers frozen, "
                           f"learning rate {lr:.3g}.")
         result = self.trainer.fit(self.train_data, steps_per_epoch=self.steps,
@@ -193,6 +196,19 @@ class Stages:
                                   verbose=2)
         for key, values in result.history.items():
             self.history.setdefault(key, []).extend(float(v) for v in values)
+
+    def _resume_optimizer(self, first: int) -> None:
+        """Adam's step count and moments as the interrupted run left them, when it stopped
+        in the stage that now continues (a new stage starts a fresh optimizer anyway)."""
+        def stage(epoch: int) -> int:
+            return 1 if epoch < self.frozen_stage else 2
+
+        if stage(self.state["epoch"] - 1) != stage(first):
+            return
+        step = restore_optimizer_state(self.trainer,
+                                       Path(self.settings.output_dir) / "checkpoints")
+        if step is not None:
+            self.settings.log(f"Restored the optimizer's state (step {step}).")
 
     def restore_best(self) -> None:
         """The best checkpoint's weights; YoloError when the weights are not finite."""
