@@ -111,16 +111,16 @@ def main(argv=None) -> int:
         if args.image_root:
             annotations = [Annotation(str(args.image_root / a.path), a.boxes)
                            for a in annotations]
-        detections, unreadable = detect_annotations(detector, annotations, args.batch_size,
-                                                    progress=not args.quiet)
-        for path in unreadable:
-            print(f"skipped: {path}: not a readable image", file=sys.stderr)
+        detections, unreadable = detect_annotations(
+            detector, annotations, args.batch_size, progress=not args.quiet,
+            on_skip=lambda reason: print(f"skipped: {reason}", file=sys.stderr))
         if len(unreadable) == len(annotations):
             raise YoloError(f"none of the {len(annotations)} images of {args.annot_file} could "
                             "be read" + ("" if args.image_root else
                                          " (relative paths start from the current folder; "
                                          "see --image_root)"))
-        annotations = [a for a in annotations if a.path not in set(unreadable)]
+        skipped = set(unreadable)
+        annotations = [a for a in annotations if a.path not in skipped]
     else:
         detections = match_paths(annotations, read_detections_json(args.detections),
                                  args.image_root,

@@ -26,7 +26,7 @@ from yolo3.cli import (
     inference_only_process,
     run,
 )
-from yolo3.defaults import DEFAULT_INPUT_SIZE, NmsSettings  # noqa: E402
+from yolo3.defaults import DEFAULT_INPUT_SIZE, NmsSettings
 
 YOLO_OPTIONS = ("model_path", "anchors_path", "classes_path", "gpu_num", "score", "iou",
                 "model_image_size", "max_per_class", "class_agnostic")

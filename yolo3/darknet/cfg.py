@@ -54,22 +54,19 @@ class Section:
         return f"{layer}[{self.kind}] at line {self.line}"
 
     def get_int(self, key: str, default: int) -> int:
-        value = self.options.get(key)
-        if value is None:
-            return default
-        try:
-            return int(value)
-        except ValueError:
-            raise CfgError(f"{self.where()}: {key}={value!r} is not an integer") from None
+        return self._get(key, default, int, "an integer")
 
     def get_float(self, key: str, default: float) -> float:
+        return self._get(key, default, float, "a number")
+
+    def _get(self, key: str, default, convert, what: str):
         value = self.options.get(key)
         if value is None:
             return default
         try:
-            return float(value)
+            return convert(value)
         except ValueError:
-            raise CfgError(f"{self.where()}: {key}={value!r} is not a number") from None
+            raise CfgError(f"{self.where()}: {key}={value!r} is not {what}") from None
 
     def get_ints(self, key: str) -> list[int]:
         value = self.options.get(key)

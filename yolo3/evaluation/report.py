@@ -31,8 +31,12 @@ from yolo3.files import atomic_output, read_json, write_text_atomic
 
 
 def detect_annotations(detector, annotations: list[Annotation], batch_size: int = 8,
-                       progress: bool = True) -> tuple[dict[str, list[dict]], list[str]]:
-    """Run ``detector`` over the annotated images: {path: detections}, unreadable paths."""
+                       progress: bool = True, on_skip=None
+                       ) -> tuple[dict[str, list[dict]], list[str]]:
+    """Run ``detector`` over the annotated images: {path: detections}, unreadable paths.
+
+    ``on_skip(reason)`` hears why each unreadable image was skipped (not readable, over
+    the pixel limit, ...)."""
     from tqdm import tqdm
 
     found: dict[str, list[dict]] = {}
@@ -43,6 +47,8 @@ def detect_annotations(detector, annotations: list[Annotation], batch_size: int 
         for path, image, result in detector.detect_files(paths, batch_size):
             if image is None:
                 unreadable.append(path)
+                if on_skip is not None:
+                    on_skip(result)
             else:
                 found[path] = result
             bar.update(1)
