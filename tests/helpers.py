@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import subprocess
 import sys
@@ -166,3 +167,22 @@ def tree_bytes(*roots: Path) -> dict[str, bytes]:
 def partial_files(root: Path) -> list[Path]:
     """Temporary files of atomic writes left under ``root``."""
     return sorted(p for p in root.rglob("*") if p.name.startswith((".partial-", ".probe-")))
+
+
+def numpy_iou(a, b, kind):
+    """GIoU (Rezatofighi et al. 2019) and CIoU (Zheng et al. 2020), written from the papers
+    for one pair of cxcywh boxes."""
+    ax0, ay0, ax1, ay1 = a[0] - a[2] / 2, a[1] - a[3] / 2, a[0] + a[2] / 2, a[1] + a[3] / 2
+    bx0, by0, bx1, by1 = b[0] - b[2] / 2, b[1] - b[3] / 2, b[0] + b[2] / 2, b[1] + b[3] / 2
+    inter = max(0.0, min(ax1, bx1) - max(ax0, bx0)) * max(0.0, min(ay1, by1) - max(ay0, by0))
+    union = a[2] * a[3] + b[2] * b[3] - inter
+    iou = inter / union
+    cw, ch = max(ax1, bx1) - min(ax0, bx0), max(ay1, by1) - min(ay0, by0)
+    if kind == "iou":
+        return iou
+    if kind == "giou":
+        return iou - (cw * ch - union) / (cw * ch)
+    rho2 = (a[0] - b[0]) ** 2 + (a[1] - b[1]) ** 2
+    v = 4 / math.pi ** 2 * (math.atan(b[2] / b[3]) - math.atan(a[2] / a[3])) ** 2
+    alpha = v / ((1 - iou) + v) if v else 0.0
+    return iou - rho2 / (cw ** 2 + ch ** 2) - alpha * v

@@ -7,9 +7,13 @@ Box forms, named in every signature:
 - *normalised*: divided by the network input's width and height (0..1);
 - *shape*: [width, height] only, as if every box shared its top-left corner.
 
-The decode is keras-yolo3's, so models trained there or here decode the same:
-    centre = (sigmoid(t_xy) + cell) / grid          (normalised)
-    size   = exp(t_wh) · anchor / input_size        (normalised; anchors in input pixels)
+The decode is Darknet's [yolo] layer, so models trained in Darknet, keras-yolo3 or here
+decode the same:
+    centre = (sigmoid(t_xy) · s − (s − 1) / 2 + cell) / grid     (normalised)
+    size   = exp(t_wh) · anchor / input_size                     (normalised; anchors in pixels)
+where s is the layer's ``scale_x_y`` (1 in YOLOv3 cfgs: keras-yolo3's decode; 2 lets a
+cell predict centres up to half a cell beyond its borders, which the modern recipe's
+neighbour-cell targets need).
 NumPy functions run anywhere; the TensorFlow ones import it when called, so data-only
 tools (kmeans.py, voc_annotation.py) never load it.
 """
@@ -97,11 +101,12 @@ def _cells(grid_h, grid_w, dtype):
 class HeadGeometry:
     """A head's grid, cells and anchors for raw outputs (B, grid_h, grid_w, A * (5 + C)).
 
-    Made once per call of the decode or the loss; ``anchors`` (A, 2) in input pixels.
+    Made once per call of the decode or the loss; ``anchors`` (A, 2) in input pixels;
+    ``scale_x_y`` the [yolo] layer's (see the module doc).
     """
 
     def __init__(self, raw, anchors: np.ndarray, num_classes: int,
-                 input_hw: tuple[int, int]):
+                 input_hw: tuple[int, int], scale_x_y: float = 1.0):
         import tensorflow as tf
 
         shape = tf.shape(raw)
@@ -112,6 +117,7 @@ class HeadGeometry:
         self.grid_wh = tf.cast(tf.stack([self.grid_w, self.grid_h]), raw.dtype)
         self.input_wh = tf.constant([input_hw[1], input_hw[0]], raw.dtype)
         self.anchors = tf.constant(anchors, raw.dtype)
+        self.scale_x_y = float(scale_x_y)
 
     def split(self, raw):
         """(B, gh, gw, A * (5 + C)) → (B, gh, gw, A, 5 + C) logits [t_xy, t_wh, t_o, t_c]."""
@@ -128,33 +134,39 @@ class HeadGeometry:
 
         t_wh = feats[..., 2:4] if max_log_size is None else tf.minimum(feats[..., 2:4],
                                                                         max_log_size)
-        centre = (tf.sigmoid(feats[..., 0:2]) + self.cells) / self.grid_wh
+        offset = tf.sigmoid(feats[..., 0:2])
+        if self.scale_x_y != 1.0:
+            offset = offset * self.scale_x_y - (self.scale_x_y - 1.0) / 2
+        centre = (offset + self.cells) / self.grid_wh
         size = tf.exp(t_wh) * self.anchors / self.input_wh
         return centre, size
 
     def encode(self, centre, size):
-        """The inverse of :meth:`decode` for normalised centres and sizes: the offset within
-        the cell (the target of sigmoid(t_xy)) and log(size / anchor) (the target of t_wh);
-        sizes of 0 (empty slots) encode to 0."""
+        """The inverse of :meth:`decode` for normalised centres and sizes: the target of
+        sigmoid(t_xy) (the offset within the cell when ``scale_x_y`` is 1) and
+        log(size / anchor) (the target of t_wh); sizes of 0 (empty slots) encode to 0."""
         import tensorflow as tf
 
-        offset = centre * self.grid_wh - self.cells
+        offset = ((centre * self.grid_wh - self.cells) + (self.scale_x_y - 1.0) / 2) \
+            / self.scale_x_y
         ratio = size * self.input_wh / self.anchors
         log_size = tf.where(ratio > 0, tf.math.log(tf.maximum(ratio, EPSILON)),
                             tf.zeros_like(ratio))
         return offset, log_size
 
 
-def decode_head(raw, anchors: np.ndarray, num_classes: int, input_hw: tuple[int, int]):
+def decode_head(raw, anchors: np.ndarray, num_classes: int, input_hw: tuple[int, int],
+                scale_x_y: float = 1.0):
     """Boxes and scores of one head, for inference.
 
-    raw: (B, grid_h, grid_w, A * (5 + C)); anchors: (A, 2) (w, h) in input pixels.
+    raw: (B, grid_h, grid_w, A * (5 + C)); anchors: (A, 2) (w, h) in input pixels;
+    ``scale_x_y`` the [yolo] layer's.
     Returns boxes (B, grid_h * grid_w * A, 4) xyxy in network-input pixels, and scores
     (B, grid_h * grid_w * A, C) = sigmoid(objectness) × sigmoid(class).
     """
     import tensorflow as tf
 
-    head = HeadGeometry(raw, anchors, num_classes, input_hw)
+    head = HeadGeometry(raw, anchors, num_classes, input_hw, scale_x_y)
     feats = head.split(raw)
     centre, size = head.decode(feats)
     boxes = tf.concat([centre - size / 2, centre + size / 2], axis=-1)
@@ -178,3 +190,37 @@ def pairwise_iou_cxcywh(boxes, truths):
     union = (tf.reduce_prod(boxes[..., None, 2:], axis=-1)
              + tf.reduce_prod(truths[:, None, :, 2:], axis=-1) - inter)
     return inter / tf.maximum(union, EPSILON)
+
+
+def iou_cxcywh(a, b, kind: str = "ciou"):
+    """Elementwise IoU of boxes a and b (..., 4), both cxcywh in the same units
+    (TensorFlow): plain ``"iou"``, ``"giou"`` (minus the share of the enclosing box
+    that neither covers) or ``"ciou"`` (minus the squared centre distance over the
+    enclosing box's squared diagonal and an aspect-ratio term). Shape (...). (The modern
+    recipe's box loss and objectness target.)"""
+    import math
+
+    import tensorflow as tf
+
+    a_min, a_max = a[..., 0:2] - a[..., 2:4] / 2, a[..., 0:2] + a[..., 2:4] / 2
+    b_min, b_max = b[..., 0:2] - b[..., 2:4] / 2, b[..., 0:2] + b[..., 2:4] / 2
+    overlap = tf.maximum(tf.minimum(a_max, b_max) - tf.maximum(a_min, b_min), 0.0)
+    inter = overlap[..., 0] * overlap[..., 1]
+    union = a[..., 2] * a[..., 3] + b[..., 2] * b[..., 3] - inter
+    iou = inter / (union + EPSILON)
+    if kind == "iou":
+        return iou
+    enclosing = tf.maximum(a_max, b_max) - tf.minimum(a_min, b_min)
+    if kind == "giou":
+        hull = enclosing[..., 0] * enclosing[..., 1] + EPSILON
+        return iou - (hull - union) / hull
+    if kind != "ciou":
+        raise ValueError(f"unknown IoU kind {kind!r}")
+    diagonal = tf.reduce_sum(tf.square(enclosing), -1) + EPSILON
+    distance = tf.reduce_sum(tf.square(a[..., 0:2] - b[..., 0:2]), -1)
+    angle = (tf.atan(b[..., 2] / (b[..., 3] + EPSILON))
+             - tf.atan(a[..., 2] / (a[..., 3] + EPSILON)))
+    aspect = 4 / math.pi ** 2 * tf.square(angle)
+    # the trade-off weight is a constant of the gradient, as the CIoU paper defines it
+    alpha = tf.stop_gradient(aspect / (aspect - iou + 1 + EPSILON))
+    return iou - distance / diagonal - alpha * aspect

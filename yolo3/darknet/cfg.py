@@ -252,6 +252,8 @@ class _GraphBuilder:
         classes = section.get_int("classes", 20)
         if classes < 1:
             raise CfgError(f"{where}: classes must be positive")
+        if not section.get_float("scale_x_y", 1.0) > 0:
+            raise CfgError(f"{where}: scale_x_y must be a positive number")
         conv = self.layers[index - 1] if index else None
         if not isinstance(conv, Conv):
             raise CfgError(f"{where}: must follow a [convolutional] layer")
@@ -267,7 +269,8 @@ class _GraphBuilder:
         return Yolo(index=index, line=section.line, inputs=(index - 1,),
                     out_channels=conv.out_channels, stride=conv.stride, conv_index=index - 1,
                     mask=mask, anchors=anchors, classes=classes,
-                    ignore_thresh=section.get_float("ignore_thresh", 0.5))
+                    ignore_thresh=section.get_float("ignore_thresh", 0.5),
+                    scale_x_y=section.get_float("scale_x_y", 1.0))
 
 
 def build_graph(text: str, source: str, net: Section, sections: list[Section]) -> DarknetConfig:

@@ -13,8 +13,10 @@ from yolo3.errors import CfgError
 
 def with_classes(config: DarknetConfig, num_classes: int,
                  anchors: np.ndarray | None = None,
-                 masks: list[list[int]] | None = None) -> DarknetConfig:
-    """The same network for another class count (and optionally other anchors and masks).
+                 masks: list[list[int]] | None = None,
+                 scale_x_y: float | None = None) -> DarknetConfig:
+    """The same network for another class count (and optionally other anchors, masks and
+    every head's decode ``scale_x_y``).
 
     The graph is rebuilt from the sections with ``classes`` (and ``anchors``/``num``,
     ``mask``) set in every [yolo] section and ``filters`` in the convolution before it;
@@ -40,6 +42,8 @@ def with_classes(config: DarknetConfig, num_classes: int,
         if anchors is not None:
             yolo_edit["anchors"] = format_anchors(anchors)
             yolo_edit["num"] = str(len(anchors))
+        if scale_x_y is not None:
+            yolo_edit["scale_x_y"] = f"{float(scale_x_y):g}"
         if masks is not None:
             yolo_edit["mask"] = ",".join(str(m) for m in masks[number])
         edits[sections[head.index].line] = yolo_edit

@@ -148,6 +148,7 @@ class Yolo(Layer):
     anchors: tuple[tuple[float, float], ...] = ()
     classes: int = 0
     ignore_thresh: float = 0.5
+    scale_x_y: float = 1.0  # the decode's centre scale (yolo3.boxes)
     kind = "yolo"
 
     @property

@@ -63,7 +63,7 @@ def random(image: np.ndarray, boxes: np.ndarray, input_hw: tuple[int, int],
     flip = _rand(rng) < 0.5
     if flip:
         canvas = canvas[:, ::-1]
-    pixels = _distort_colour(canvas, rng, hue, sat, val)
+    pixels = distort_colour(canvas, rng, hue, sat, val)
 
     boxes = np.asarray(boxes, np.float32).reshape(-1, 5).copy()
     if len(boxes):
@@ -80,8 +80,11 @@ def random(image: np.ndarray, boxes: np.ndarray, input_hw: tuple[int, int],
     return pixels, boxes
 
 
-def _distort_colour(canvas: np.ndarray, rng: np.random.Generator, hue: float, sat: float,
+def distort_colour(canvas: np.ndarray, rng: np.random.Generator, hue: float, sat: float,
                     val: float) -> np.ndarray:
+    """uint8 RGB (h, w, 3) → float32 in [0, 1] with hue shifted by up to ±``hue`` of the
+    colour circle, saturation and value scaled by up to ``sat`` / ``val`` or their
+    inverses."""
     hue_shift = _rand(rng, -hue, hue)
     sat_factor = _rand(rng, 1, sat) if _rand(rng) < 0.5 else 1 / _rand(rng, 1, sat)
     val_factor = _rand(rng, 1, val) if _rand(rng) < 0.5 else 1 / _rand(rng, 1, val)

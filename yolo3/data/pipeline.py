@@ -6,8 +6,9 @@ yolo3.data.targets — followed by the image's boxes (B, max_boxes, 4) as normal
 [x, y, w, h] for the loss's ignore mask.
 
 Reading (yolo3.inference.images.load_image: any mode, EXIF), augmentation
-(yolo3.data.augment, OpenCV, which releases the GIL) and target building run in parallel
-map calls, and batches are prefetched so the model does not wait for data.
+(yolo3.data.augment for keras-yolo3's recipe, yolo3.data.mosaic for the modern one;
+OpenCV, which releases the GIL) and target building run in parallel map calls, and
+batches are prefetched so the model does not wait for data.
 """
 
 from __future__ import annotations
@@ -18,9 +19,9 @@ import numpy as np
 import tensorflow as tf
 
 from yolo3.darknet import DarknetConfig
-from yolo3.data import augment
+from yolo3.data import augment, mosaic
 from yolo3.data.annotations import Annotation
-from yolo3.data.targets import build_targets, head_grids, padded_boxes
+from yolo3.data.targets import BEST_ANCHOR, Assignment, build_targets, head_grids, padded_boxes
 from yolo3.errors import YoloError
 from yolo3.inference.images import load_image
 
@@ -28,39 +29,56 @@ MAX_BOXES = 20
 _WARNED: set[str] = set()
 
 
-def example(annotation: Annotation, config: DarknetConfig, input_hw: tuple[int, int],
-            rng: np.random.Generator | None, max_boxes: int = MAX_BOXES,
-            grids: list[tuple[int, int]] | None = None):
-    """One training example as NumPy arrays; ``rng`` None means no augmentation.
+def read_example(annotation: Annotation, input_hw: tuple[int, int]
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """The image (uint8 RGB) and its boxes.
 
     An image that fails to decode mid-run (training checks headers up front, not every
     byte) becomes a grey picture without boxes, with a warning, instead of stopping.
     """
     try:
-        image = np.asarray(load_image(annotation.path))
+        return np.asarray(load_image(annotation.path)), annotation.boxes
     except YoloError as error:
         if annotation.path not in _WARNED:
             _WARNED.add(annotation.path)
             print(f"warning: {error}; used as a blank image", file=sys.stderr)
-        image = np.full((*input_hw, 3), 128, np.uint8)
-        annotation = Annotation(annotation.path, np.zeros((0, 5), np.int64))
+        return np.full((*input_hw, 3), 128, np.uint8), np.zeros((0, 5), np.int64)
+
+
+def example(annotation: Annotation, config: DarknetConfig, input_hw: tuple[int, int],
+            rng: np.random.Generator | None, max_boxes: int = MAX_BOXES,
+            grids: list[tuple[int, int]] | None = None, assignment: Assignment = BEST_ANCHOR,
+            mosaic_with: list[Annotation] | None = None, modern: bool = False):
+    """One training example as NumPy arrays; ``rng`` None means no augmentation (the
+    letterbox of inference). ``modern``: the modern recipe's augmentation, a mosaic with
+    the three images ``mosaic_with`` when given; else keras-yolo3's."""
+    image, boxes = read_example(annotation, input_hw)
     if rng is None:
-        pixels, boxes = augment.plain(image, annotation.boxes, input_hw)
+        pixels, boxes = augment.plain(image, boxes, input_hw)
+    elif not modern:
+        pixels, boxes = augment.random(image, boxes, input_hw, rng)
+    elif mosaic_with:
+        pixels, boxes = mosaic.mosaic([(image, boxes)] + [read_example(a, input_hw)
+                                                          for a in mosaic_with], input_hw, rng)
     else:
-        pixels, boxes = augment.random(image, annotation.boxes, input_hw, rng)
+        pixels, boxes = mosaic.single(image, boxes, input_hw, rng)
     boxes = boxes[:max_boxes]
-    return (pixels.astype(np.float32), *build_targets(boxes, config, input_hw, grids),
+    return (pixels.astype(np.float32),
+            *build_targets(boxes, config, input_hw, grids, assignment),
             padded_boxes(boxes, input_hw, max_boxes))
 
 
 def make_dataset(annotations: list[Annotation], config: DarknetConfig,
                  input_hw: tuple[int, int], batch_size: int, training: bool, seed: int = 0,
-                 first_epoch: int = 0) -> tf.data.Dataset:
+                 first_epoch: int = 0, assignment: Assignment = BEST_ANCHOR,
+                 mosaic_until: int | None = None) -> tf.data.Dataset:
     """Batches of (images, targets).
 
     Training data is endless (give ``fit`` its steps per epoch): every epoch has its own
     order and augmentations, both derived from ``seed`` and the epoch number, so a run
     resumed at ``first_epoch`` sees what the uninterrupted run would have seen.
+    ``mosaic_until`` None: keras-yolo3's augmentation; a number: the modern recipe's,
+    mosaics in the epochs (0-based) before it, single images after.
     Validation data is one pass, letterboxed like inference, in file order.
     """
     if not annotations:
@@ -75,8 +93,12 @@ def make_dataset(annotations: list[Annotation], config: DarknetConfig,
     def load(index, epoch):
         i = int(index)
         rng = np.random.default_rng([seed, int(epoch), i]) if training else None
-        return example(Annotation(paths[i], boxes[i]), config, input_hw, rng,
-                       grids=grids)
+        partners = None
+        if training and mosaic_until is not None and epoch < mosaic_until:
+            partners = [Annotation(paths[p], boxes[p]) for p in rng.integers(0, count, 3)]
+        return example(Annotation(paths[i], boxes[i]), config, input_hw, rng, grids=grids,
+                       assignment=assignment, mosaic_with=partners,
+                       modern=mosaic_until is not None)
 
     out_types = [tf.float32] * (len(grids) + 2)
 

@@ -133,7 +133,8 @@ class Detector:
         outputs = self.model(tf.cast(images, tf.float32) / 255.0, training=False)
         outputs = outputs if isinstance(outputs, (list, tuple)) else [outputs]
         decoded = [decode_head(raw, head.layer_anchors, self.config.num_classes,
-                               self.input_size) for raw, head in zip(outputs, self.config.heads)]
+                               self.input_size, head.scale_x_y)
+                   for raw, head in zip(outputs, self.config.heads)]
         boxes = tf.concat([d[0] for d in decoded], axis=1)
         scores = tf.concat([d[1] for d in decoded], axis=1)
         boxes = undo_letterbox(boxes, letterboxes)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from pathlib import Path
 
 import keras
@@ -18,11 +19,16 @@ def current_lr(model: keras.Model) -> float:
 
 
 class LearningRateLogger(keras.callbacks.Callback):
-    """Puts the epoch's learning rate into the logs, so the CSV log has it for every epoch."""
+    """Puts the epoch's learning rate and its seconds (training and validation loss) into
+    the logs, so the CSV log has them for every epoch."""
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.started = time.perf_counter()
 
     def on_epoch_end(self, epoch, logs=None):
         if logs is not None:
             logs["learning_rate"] = current_lr(self.model)
+            logs["epoch_seconds"] = time.perf_counter() - self.started
 
 
 class NonFiniteGuard(keras.callbacks.Callback):
@@ -109,3 +115,33 @@ class MetricsReporter(keras.callbacks.Callback):
                 self.mlflow.log_metric(key, float(metrics[key]))
             if self.run is not None:
                 self.run.log(key, float(metrics[key]))
+
+
+class MapEvaluator(keras.callbacks.Callback):
+    """Every ``every`` epochs (and after the last), the validation mAP as evaluate.py
+    computes it, of the weights the checkpoints keep (the averaged ones in the modern
+    recipe): into the logs as ``val_map50`` / ``val_coco_map`` (MLflow, Azure ML), the
+    run's log, and ``map_log.csv`` (epoch, voc_map50, coco_map, seconds)."""
+
+    def __init__(self, every: int, evaluate_now, path: Path, log=print, append=False):
+        super().__init__()
+        self.every, self.evaluate_now, self.path, self.log = every, evaluate_now, path, log
+        self.append = append
+
+    def on_epoch_end(self, epoch, logs=None):
+        last = epoch + 1 == self.params.get("epochs")
+        if (epoch + 1) % self.every and not last:
+            return
+        started = time.perf_counter()
+        metrics = self.evaluate_now()
+        seconds = time.perf_counter() - started
+        if logs is not None:
+            logs["val_map50"], logs["val_coco_map"] = metrics["voc_map50"], metrics["coco_map"]
+        self.log(f"Epoch {epoch + 1}: validation mAP@0.5 {metrics['voc_map50']:.4f}, COCO AP "
+                 f"{metrics['coco_map']:.4f} ({seconds:.1f} s)")
+        rows = self.path.read_text() if self.append and self.path.is_file() else \
+            "epoch,voc_map50,coco_map,seconds\n"
+        self.append = True
+        rows += f"{epoch + 1},{metrics['voc_map50']:.6f},{metrics['coco_map']:.6f}," \
+                f"{seconds:.2f}\n"
+        write_text_atomic(self.path, rows)

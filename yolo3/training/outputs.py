@@ -59,13 +59,11 @@ def write_outputs(out: Path, body, config, class_names, anchors, train_set, val_
     summary = {"model": str(model_path), "epochs_run": len(history.get("loss", [])),
                "final_loss": history.get("loss", [None])[-1]}
     if val_set and settings.evaluate:
-        from yolo3.evaluation.report import EVAL_NMS, detect_annotations, evaluate, write_report
-        from yolo3.inference.detector import Detector, LoadedModel
+        from yolo3.evaluation.report import write_report
 
-        detector = Detector(LoadedModel(body, config, class_names),
-                            (settings.input_size, settings.input_size), EVAL_NMS)
-        detections, _ = detect_annotations(detector, val_set, progress=False)
-        metrics, voc = evaluate(val_set, detections, class_names)
+        metrics, voc = validation_metrics(evaluation_detector(body, config, class_names,
+                                                              settings.input_size),
+                                          val_set, class_names)
         write_report(metrics, voc, class_names, out / "evaluation")
         write_text_atomic(out / "metrics.json", json.dumps(metrics, indent=1) + "\n")
         summary.update(voc_map50=metrics["voc_map50"], coco_map=metrics["coco_map"],
@@ -73,6 +71,25 @@ def write_outputs(out: Path, body, config, class_names, anchors, train_set, val_
         settings.log(f"Validation mAP@0.5 {metrics['voc_map50']:.4f}, COCO AP "
                      f"{metrics['coco_map']:.4f} → {out / 'metrics.json'}")
     return summary
+
+
+def evaluation_detector(body, config, class_names, input_size: int, live: bool = False):
+    """A detector on the model being trained, with evaluation's NMS settings. ``live``:
+    it reads the model's weights as they change (not folded into a snapshot), for
+    evaluations during training."""
+    from yolo3.evaluation.report import EVAL_NMS
+    from yolo3.inference.detector import Detector, LoadedModel
+
+    return Detector(LoadedModel(body, config, class_names), (input_size, input_size),
+                    EVAL_NMS, fold=not live)
+
+
+def validation_metrics(detector, val_set, class_names) -> tuple[dict, object]:
+    """evaluate.py's metrics of ``detector`` on the validation images, and the curves."""
+    from yolo3.evaluation.report import detect_annotations, evaluate
+
+    detections, _ = detect_annotations(detector, val_set, progress=False)
+    return evaluate(val_set, detections, class_names)
 
 
 def plot_history(history: dict[str, list[float]], path: Path) -> None:

@@ -1,8 +1,11 @@
 """A whole training run, as a short sequence of named steps.
 
 Stage 1 trains with part of the network frozen (pretrained layers keep their values while
-the fresh heads settle); stage 2 trains every layer at a tenth of the learning rate. Both
-stages share one epoch count: ``epochs`` in all, the first ``frozen_epochs`` frozen.
+the fresh heads settle); stage 2 trains every layer. Both stages share one epoch count:
+``epochs`` in all, the first ``frozen_epochs`` frozen. How each stage trains is the
+recipe's (yolo3.training.recipes): the modern one follows one warm-up + cosine schedule
+across both stages and validates and saves the averaged weights; keras-yolo3's runs
+stage 2 at a tenth of the learning rate with plateau reductions and early stopping.
 """
 
 from __future__ import annotations
@@ -19,11 +22,20 @@ from yolo3.errors import YoloError
 from yolo3.model.build import build_model
 from yolo3.training.callbacks import (
     LearningRateLogger,
+    MapEvaluator,
     MetricsReporter,
     NonFiniteGuard,
     StateSaver,
 )
-from yolo3.training.outputs import restore_optimizer_state, resume_state, write_outputs
+from yolo3.training.outputs import (
+    evaluation_detector,
+    restore_optimizer_state,
+    resume_state,
+    validation_metrics,
+    write_outputs,
+)
+from yolo3.training.recipes import RECIPES, set_head_bias_priors
+from yolo3.training.schedule import WarmupCosine, modern_optimizer, warmup_steps
 from yolo3.training.settings import TrainSettings
 from yolo3.training.setup import (
     check_output_dir,
@@ -97,7 +109,8 @@ def prepare_data(settings: TrainSettings) -> Prepared:
         raise YoloError("no training images with boxes")
     k = len(standard_config(settings.size).anchors)
     anchors = choose_anchors(settings, train_set, k)
-    config = model_config(settings.size, len(class_names), anchors)
+    config = model_config(settings.size, len(class_names), anchors,
+                          RECIPES[settings.recipe].scale_x_y)
     settings.log(f"{len(train_set)} training and {len(val_set)} validation images, "
                  f"{len(class_names)} classes, YOLOv3-{settings.size} at {settings.input_size}.")
     return Prepared(train_set, val_set, class_names, anchors, config,
@@ -106,11 +119,15 @@ def prepare_data(settings: TrainSettings) -> Prepared:
 
 def build_trainer(settings: TrainSettings, data: Prepared, strategy, state: dict | None):
     """The model (pretrained layers loaded, or the checkpoint resumed) and its trainer."""
+    recipe = RECIPES[settings.recipe]
     with strategy.scope():
         body = build_model(data.config, data.input_hw, name="yolov3")
+        if recipe.bias_priors:
+            set_head_bias_priors(body, data.config, data.input_hw)
         if settings.weights and state is None:
             load_pretrained(body, settings.weights, settings.log)
-        trainer = YoloTrainer(body, data.config, data.input_hw)
+        loss, terms = recipe.loss()
+        trainer = YoloTrainer(body, data.config, data.input_hw, loss, terms)
         trainer(np.zeros((1, *data.input_hw, 3), np.float32))  # create the variables
     if state is not None:
         trainer.load_weights(Path(settings.output_dir) / "checkpoints" / "last.weights.h5")
@@ -128,10 +145,13 @@ class Stages:
 
         self.settings, self.data, self.body, self.trainer = settings, data, body, trainer
         self.strategy, self.state = strategy, state
+        self.recipe = RECIPES[settings.recipe]
         self.start = state["epoch"] if state else 0
         self.train_data = make_dataset(data.train_set, data.config, data.input_hw,
                                        settings.batch_size, training=True, seed=settings.seed,
-                                       first_epoch=self.start)
+                                       first_epoch=self.start,
+                                       assignment=self.recipe.assignment,
+                                       mosaic_until=self.recipe.mosaic_until(settings.epochs))
         self.val_data = (make_dataset(data.val_set, data.config, data.input_hw,
                                       settings.batch_size, training=False)
                          if data.val_set else None)
@@ -148,14 +168,31 @@ class Stages:
         self.saver = StateSaver(checkpoints, self.monitor,
                                 self.state.get("best") if self.state else None)
         self.guard = NonFiniteGuard()
-        return [self.guard, LearningRateLogger(),
+        return [self.guard, LearningRateLogger(), self.saver,
                 keras.callbacks.ModelCheckpoint(
                     str(checkpoints / "best.weights.h5"), monitor=self.monitor,
                     save_best_only=True, save_weights_only=True,
                     initial_value_threshold=self.saver.best),
+                *self._map_evaluator(out),
                 keras.callbacks.CSVLogger(str(out / "training_log.csv"), append=self.start > 0),
                 keras.callbacks.TensorBoard(str(out / "logs")),
-                self.saver, self.reporter]
+                self.reporter]
+
+    def _map_evaluator(self, out: Path) -> list:
+        settings, data = self.settings, self.data
+        if not settings.map_every or not data.val_set:
+            return []
+        detector = None
+
+        def evaluate_now() -> dict:
+            nonlocal detector
+            detector = detector or evaluation_detector(self.body, data.config,
+                                                       data.class_names, settings.input_size,
+                                                       live=True)
+            return validation_metrics(detector, data.val_set, data.class_names)[0]
+
+        return [MapEvaluator(settings.map_every, evaluate_now, out / "map_log.csv",
+                             settings.log, append=self.start > 0)]
 
     def fit_both(self) -> None:
         settings = self.settings
@@ -164,17 +201,23 @@ class Stages:
         if settings.frozen_epochs and not settings.weights:
             settings.log("No --weights: nothing pretrained to keep, so every layer trains "
                          "from epoch 1.")
-        resumed_lr = self.state["learning_rate"] if self.state else None
-        self.fit(self.start, frozen_stage, resumed_lr or settings.learning_rate,
-                 settings.freeze_body, [])
-        stage2_lr = settings.learning_rate * (STAGE2_LR_FACTOR if frozen_stage else 1.0)
-        if resumed_lr is not None and self.start >= frozen_stage:
-            stage2_lr = resumed_lr
-        self.fit(max(self.start, frozen_stage), settings.epochs, stage2_lr, 0, [
-            keras.callbacks.ReduceLROnPlateau(monitor=self.monitor, factor=0.1, patience=3,
-                                              verbose=1),
-            keras.callbacks.EarlyStopping(monitor=self.monitor, min_delta=0, patience=10,
-                                          verbose=1)])
+        if self.recipe.scheduled:
+            self.fit(self.start, frozen_stage, settings.learning_rate, settings.freeze_body,
+                     [])
+            self.fit(max(self.start, frozen_stage), settings.epochs, settings.learning_rate,
+                     0, [])
+        else:
+            resumed_lr = self.state["learning_rate"] if self.state else None
+            self.fit(self.start, frozen_stage, resumed_lr or settings.learning_rate,
+                     settings.freeze_body, [])
+            stage2_lr = settings.learning_rate * (STAGE2_LR_FACTOR if frozen_stage else 1.0)
+            if resumed_lr is not None and self.start >= frozen_stage:
+                stage2_lr = resumed_lr
+            self.fit(max(self.start, frozen_stage), settings.epochs, stage2_lr, 0, [
+                keras.callbacks.ReduceLROnPlateau(monitor=self.monitor, factor=0.1,
+                                                  patience=3, verbose=1),
+                keras.callbacks.EarlyStopping(monitor=self.monitor, min_delta=0, patience=10,
+                                              verbose=1)])
         if self.guard.tripped:
             raise YoloError(f"training diverged: the loss became NaN or infinite in epoch "
                             f"{self.guard.tripped}; no model written (try a lower "
@@ -183,32 +226,52 @@ class Stages:
     def fit(self, first: int, last: int, lr: float, freeze_body: int, extra: list) -> None:
         if first >= last or self.guard.tripped:
             return
+        schedule = None
         with self.strategy.scope():
             frozen, total = freeze(self.body, self.data.config, freeze_body)
-            self.trainer.compile(optimizer=keras.optimizers.Adam(learning_rate=lr))
+            if self.recipe.scheduled:
+                run_steps = self.settings.epochs * self.steps
+                schedule = WarmupCosine(lr, run_steps, warmup_steps(self.steps, run_steps),
+                                        first_step=first * self.steps)
+                optimizer = modern_optimizer(schedule, run_steps)
+            else:
+                optimizer = keras.optimizers.Adam(learning_rate=lr)
+            self.trainer.compile(optimizer=optimizer)
             if self.state is not None and first == self.start:
-                self._resume_optimizer(first)
+                step = self._resume_optimizer(first)
+                if schedule is not None and step:
+                    schedule.first_step -= step  # the stage began that many steps ago
+        rate = (f"learning rate {lr:.3g} after {schedule.warmup_steps} warm-up steps, "
+                "cosine decay" if schedule else f"learning rate {lr:.3g}")
         self.settings.log(f"Epochs {first + 1}–{last}: {frozen} of {total} layers frozen, "
-                          f"learning rate {lr:.3g}.")
+                          f"{rate} ({self.recipe.name} recipe).")
+        callbacks = self.callbacks + extra
+        if self.recipe.scheduled:
+            # validation and the best checkpoint see the averaged weights; the saver before
+            # it keeps the raw ones for resume (the averages are the optimizer's state).
+            # One per stage: each stage's optimizer keeps its own average.
+            at = callbacks.index(self.saver) + 1
+            callbacks.insert(at, keras.callbacks.SwapEMAWeights(swap_on_epoch=True))
         result = self.trainer.fit(self.train_data, steps_per_epoch=self.steps,
                                   validation_data=self.val_data, initial_epoch=first,
-                                  epochs=last, callbacks=self.callbacks + extra, shuffle=False,
-                                  verbose=2)
+                                  epochs=last, callbacks=callbacks, shuffle=False, verbose=2)
         for key, values in result.history.items():
             self.history.setdefault(key, []).extend(float(v) for v in values)
 
-    def _resume_optimizer(self, first: int) -> None:
-        """Adam's step count and moments as the interrupted run left them, when it stopped
-        in the stage that now continues (a new stage starts a fresh optimizer anyway)."""
+    def _resume_optimizer(self, first: int) -> int | None:
+        """The optimizer's step count, moments (and averaged weights) as the interrupted
+        run left them, when it stopped in the stage that now continues (a new stage
+        starts a fresh optimizer anyway). Returns the restored step count."""
         def stage(epoch: int) -> int:
             return 1 if epoch < self.frozen_stage else 2
 
         if stage(self.state["epoch"] - 1) != stage(first):
-            return
+            return None
         step = restore_optimizer_state(self.trainer,
                                        Path(self.settings.output_dir) / "checkpoints")
         if step is not None:
             self.settings.log(f"Restored the optimizer's state (step {step}).")
+        return step
 
     def restore_best(self) -> None:
         """The best checkpoint's weights; YoloError when the weights are not finite."""

@@ -60,9 +60,14 @@ class TrainSettings:
     input_size: int = setting(DEFAULT_INPUT_SIZE, f"network input (default "
                               f"{DEFAULT_INPUT_SIZE})", parse=positive_int, forward=ALWAYS,
                               driver_flag="--input-size")
+    recipe: str = setting("modern", "how to train: modern (default: multi-anchor targets, "
+                          "CIoU, mosaic, AdamW with warm-up, cosine decay and averaged "
+                          "weights) or keras-yolo3 (upstream's)",
+                          choices=("modern", "keras-yolo3"), forward=WHEN_SET)
     batch_size: int = setting(8, "images per step (default 8)", parse=positive_int,
                               forward=ALWAYS, driver_flag="--bs")
-    learning_rate: float = setting(1e-3, "stage-1 learning rate (1e-3)", parse=positive_float,
+    learning_rate: float = setting(1e-3, "learning rate: the peak after warm-up (modern), "
+                                   "stage 1's (keras-yolo3); default 1e-3", parse=positive_float,
                                    forward=ALWAYS, driver_flag="--lr")
     epochs: int = setting(60, "epochs in all (default 60)", parse=positive_int, forward=ALWAYS,
                           driver_flag="--epochs")
@@ -75,6 +80,9 @@ class TrainSettings:
     val_split: float = setting(0.2, "share held out (default 0.2)", parse=float,
                                forward=WHEN_SET)
     seed: int = setting(10101, "random seed (default 10101)", parse=int, forward=WHEN_SET)
+    map_every: int = setting(0, "validation mAP every N epochs, into the logs and "
+                             "map_log.csv (default 0: only at the end)", parse=int,
+                             forward=WHEN_SET)
     gpu_num: int = setting(0, "GPUs to use (0: all visible)", parse=int, forward=ALWAYS,
                            driver_flag="--gpu-num")
     mixed_precision: bool = setting(False, "float16 compute (GPUs)", cli="store_true")
@@ -105,6 +113,8 @@ class TrainSettings:
             found["frozen_epochs"] = "must be between 0 and --epochs"
         if not 0 <= self.val_split < 1:
             found["val_split"] = "must be at least 0 and below 1"
+        if self.map_every < 0:
+            found["map_every"] = "must be 0 (only at the end) or more"
         if self.gpu_num < 0:
             found["gpu_num"] = "must be 0 (all) or more"
         if self.resume and self.overwrite:

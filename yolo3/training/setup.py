@@ -68,7 +68,7 @@ def readable(annotations: list[Annotation], log=print) -> list[Annotation]:
 
 RUN_OUTPUTS = ("trained_model.h5", "training_log.csv", "checkpoints", "metrics.json",
                "custom_anchors.txt", "classes.txt", "train_list.txt", "val_list.txt",
-               "training_curves.png", "evaluation", "logs")
+               "training_curves.png", "evaluation", "logs", "map_log.csv")
 
 
 def check_output_dir(settings: TrainSettings) -> None:
@@ -110,8 +110,10 @@ def partition_masks(num_anchors: int, num_heads: int) -> list[list[int]]:
             for h in range(num_heads)]
 
 
-def model_config(size: str, num_classes: int, anchors: np.ndarray) -> DarknetConfig:
-    """The cfg of the model to train: the standard network for these classes and anchors.
+def model_config(size: str, num_classes: int, anchors: np.ndarray,
+                 scale_x_y: float | None = None) -> DarknetConfig:
+    """The cfg of the model to train: the standard network for these classes and anchors
+    (and the recipe's decode ``scale_x_y``, when it sets one).
 
     Masks are re-partitioned (keras-yolo3's tiny masks 3,4,5 / 1,2,3 never train anchor 0;
     that only suits Darknet's own tiny anchors).
@@ -121,7 +123,8 @@ def model_config(size: str, num_classes: int, anchors: np.ndarray) -> DarknetCon
         raise YoloError(f"a {size} model needs {len(base.anchors)} anchors, got {len(anchors)}")
     order = np.argsort(anchors.prod(axis=1), kind="stable")
     return with_classes(base, num_classes, anchors[order],
-                        masks=partition_masks(len(anchors), len(base.heads)))
+                        masks=partition_masks(len(anchors), len(base.heads)),
+                        scale_x_y=scale_x_y)
 
 
 def choose_anchors(settings: TrainSettings, train: list[Annotation], k: int) -> np.ndarray:

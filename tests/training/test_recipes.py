@@ -1,0 +1,66 @@
+"""yolo3.training.recipes: the two recipes' choices, head bias priors in the model, the
+mosaic switch-off."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from helpers import CFG, sigmoid
+from yolo3.darknet import load_cfg, with_classes
+from yolo3.data.targets import BEST_ANCHOR, RATIO_AND_NEIGHBOURS
+from yolo3.model.build import build_model
+from yolo3.training.recipes import (
+    KERAS_YOLO3,
+    MODERN,
+    RECIPES,
+    head_bias_priors,
+    set_head_bias_priors,
+)
+from yolo3.training.settings import TrainSettings
+
+
+def test_the_flag_names_every_recipe_and_modern_is_the_default():
+    assert TrainSettings().recipe == MODERN
+    assert set(RECIPES) == {MODERN, KERAS_YOLO3}
+    keras_yolo3 = RECIPES[KERAS_YOLO3]
+    assert keras_yolo3.assignment == BEST_ANCHOR and keras_yolo3.scale_x_y is None
+    assert not keras_yolo3.bias_priors and keras_yolo3.mosaic_until(40) is None
+    from yolo3.training.loss import yolo_loss
+
+    assert keras_yolo3.loss()[0] is yolo_loss
+    modern = RECIPES[MODERN]
+    assert modern.assignment == RATIO_AND_NEIGHBOURS and modern.scale_x_y == 2.0
+
+
+@pytest.mark.parametrize("epochs, until", [(40, 30), (20, 15), (100, 90), (3, 3), (1, 1)])
+def test_mosaic_stops_for_the_last_epochs(epochs, until):
+    assert RECIPES[MODERN].mosaic_until(epochs) == until
+
+
+def test_bias_priors_follow_the_formulas():
+    config = with_classes(load_cfg(CFG / "yolov3.cfg"), 3)
+    priors = head_bias_priors(config, (416, 416))
+    for bias, stride in zip(priors, (32, 16, 8)):
+        per_anchor = bias.reshape(3, 8)
+        assert (per_anchor[:, :4] == 0).all()
+        np.testing.assert_allclose(per_anchor[:, 4], math.log(8 / (416 // stride) ** 2),
+                                   rtol=1e-6)
+        np.testing.assert_allclose(per_anchor[:, 5:], math.log(0.6 / 2.01), rtol=1e-6)
+
+
+def test_a_model_with_priors_starts_with_few_confident_cells():
+    config = with_classes(load_cfg(CFG / "yolov3-tiny.cfg"), 4)
+    model = build_model(config, (128, 128))
+    set_head_bias_priors(model, config, (128, 128))
+    outputs = model(np.random.default_rng(0).uniform(0, 1, (2, 128, 128, 3)).astype("float32"))
+    for raw in outputs:
+        raw = np.asarray(raw).reshape(*raw.shape[:3], 3, 9)
+        cells = raw.shape[1] * raw.shape[2]
+        # about eight expected objects per image in each head, not half of all slots
+        expected = 8 / cells * 3 * cells
+        assert sigmoid(raw[..., 4]).sum(axis=(1, 2, 3)).mean() == pytest.approx(expected,
+                                                                                 rel=0.5)
+        assert sigmoid(raw[..., 5:]).mean() == pytest.approx(0.6 / 3.01, rel=0.3)
