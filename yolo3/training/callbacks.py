@@ -121,12 +121,19 @@ class MapEvaluator(keras.callbacks.Callback):
     """Every ``every`` epochs (and after the last), the validation mAP as evaluate.py
     computes it, of the weights the checkpoints keep (the averaged ones in the modern
     recipe): into the logs as ``val_map50`` / ``val_coco_map`` (MLflow, Azure ML), the
-    run's log, and ``map_log.csv`` (epoch, voc_map50, coco_map, seconds)."""
+    run's log, and ``map_log.csv`` (epoch, voc_map50, coco_map, seconds). With
+    ``best_path``, the weights of the best mAP so far are saved there (a resumed run
+    reads the best so far from ``map_log.csv``)."""
 
-    def __init__(self, every: int, evaluate_now, path: Path, log=print, append=False):
+    def __init__(self, every: int, evaluate_now, path: Path, log=print, append=False,
+                 best_path: Path | None = None):
         super().__init__()
         self.every, self.evaluate_now, self.path, self.log = every, evaluate_now, path, log
-        self.append = append
+        self.append, self.best_path = append, best_path
+        self.best = -1.0
+        if append and path.is_file():
+            rows = path.read_text().splitlines()[1:]
+            self.best = max((float(row.split(",")[1]) for row in rows), default=-1.0)
 
     def on_epoch_end(self, epoch, logs=None):
         last = epoch + 1 == self.params.get("epochs")
@@ -145,3 +152,8 @@ class MapEvaluator(keras.callbacks.Callback):
         rows += f"{epoch + 1},{metrics['voc_map50']:.6f},{metrics['coco_map']:.6f}," \
                 f"{seconds:.2f}\n"
         write_text_atomic(self.path, rows)
+        if self.best_path is not None and metrics["voc_map50"] > self.best:
+            self.best = metrics["voc_map50"]
+            with atomic_output(self.best_path) as tmp:
+                tmp.unlink()
+                self.model.save_weights(tmp)

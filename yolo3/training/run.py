@@ -51,6 +51,7 @@ from yolo3.training.setup import (
 from yolo3.training.trainer import YoloTrainer
 
 STAGE2_LR_FACTOR = 0.1
+BEST = "best.weights.h5"  # in checkpoints/: the weights the run keeps
 
 
 @dataclass
@@ -168,17 +169,22 @@ class Stages:
         self.saver = StateSaver(checkpoints, self.monitor,
                                 self.state.get("best") if self.state else None)
         self.guard = NonFiniteGuard()
-        return [self.guard, LearningRateLogger(), self.saver,
-                keras.callbacks.ModelCheckpoint(
-                    str(checkpoints / "best.weights.h5"), monitor=self.monitor,
-                    save_best_only=True, save_weights_only=True,
-                    initial_value_threshold=self.saver.best),
-                *self._map_evaluator(out),
+        if self.state is None:
+            (checkpoints / BEST).unlink(missing_ok=True)  # an overwritten run's
+        # keras-yolo3's recipe keeps the epoch of least validation loss; the modern one's
+        # loss is no yardstick across epochs (objectness aims at the IoU, which grows), so
+        # it keeps the epoch of best validation mAP (--map_every), else the last weights
+        best_loss = [] if self.recipe.scheduled else [keras.callbacks.ModelCheckpoint(
+            str(checkpoints / BEST), monitor=self.monitor, save_best_only=True,
+            save_weights_only=True, initial_value_threshold=self.saver.best)]
+        return [self.guard, LearningRateLogger(), self.saver, *best_loss,
+                *self._map_evaluator(out, checkpoints / BEST if self.recipe.scheduled
+                                     else None),
                 keras.callbacks.CSVLogger(str(out / "training_log.csv"), append=self.start > 0),
                 keras.callbacks.TensorBoard(str(out / "logs")),
                 self.reporter]
 
-    def _map_evaluator(self, out: Path) -> list:
+    def _map_evaluator(self, out: Path, best: Path | None) -> list:
         settings, data = self.settings, self.data
         if not settings.map_every or not data.val_set:
             return []
@@ -192,7 +198,7 @@ class Stages:
             return validation_metrics(detector, data.val_set, data.class_names)[0]
 
         return [MapEvaluator(settings.map_every, evaluate_now, out / "map_log.csv",
-                             settings.log, append=self.start > 0)]
+                             settings.log, append=self.start > 0, best_path=best)]
 
     def fit_both(self) -> None:
         settings = self.settings
@@ -274,8 +280,9 @@ class Stages:
         return step
 
     def restore_best(self) -> None:
-        """The best checkpoint's weights; YoloError when the weights are not finite."""
-        best = Path(self.settings.output_dir) / "checkpoints" / "best.weights.h5"
+        """The best checkpoint's weights (when the recipe keeps one: see _callbacks);
+        YoloError when the weights are not finite."""
+        best = Path(self.settings.output_dir) / "checkpoints" / BEST
         if best.is_file():
             self.trainer.load_weights(best)
         if not all(np.isfinite(w).all() for w in self.body.get_weights()):
