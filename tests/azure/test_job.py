@@ -105,3 +105,19 @@ def test_local_run_trains_and_downloads(tmp_path, shapes_export):
     downloaded = tmp_path / "downloaded"
     for name in ("trained_model.h5", "custom_anchors.txt", "classes.txt", "metrics.json"):
         assert (downloaded / name).is_file(), name
+
+
+def test_the_recipe_and_map_every_reach_the_job():
+    args = azureml_driver.parse_args([*FORWARDED, "--recipe", "keras-yolo3",
+                                      "--map-every", "5"])
+    settings = azureml_driver.job_settings(args)
+    code_args = v1_run_config(settings, REPO / "project", "DATA").arguments
+    args_map = dict(zip(code_args[::2], code_args[1::2]))
+    assert args_map["--recipe"] == "keras-yolo3" and args_map["--map_every"] == 5
+    assert v2_job(settings, REPO / "project").inputs["recipe"] == "keras-yolo3"
+    # the default recipe is the script's own default: nothing to forward
+    plain = azureml_driver.job_settings(azureml_driver.parse_args(FORWARDED))
+    assert "--recipe" not in v1_run_config(plain, REPO / "project", "DATA").arguments
+    with pytest.raises(YoloError, match="recipe"):
+        azureml_driver.job_settings(azureml_driver.parse_args([*FORWARDED, "--recipe",
+                                                               "yolov9"]))

@@ -66,3 +66,36 @@ def test_an_image_broken_mid_run_becomes_a_blank_negative(tmp_path, capsys):
     assert pixels.shape == (64, 64, 3) and all(t[..., 4].sum() == 0 for t in targets)
     assert not boxes.any()
     assert "broken.jpg" in capsys.readouterr().err
+
+
+def test_modern_recipe_mosaics_then_single_images(shapes_export):
+    """mosaic_until: epochs before it gather four images' boxes; later ones one image's;
+    the ratio-and-neighbour rule gives several positives per box."""
+    from yolo3.data.pipeline import example
+    from yolo3.data.targets import RATIO_AND_NEIGHBOURS
+
+    annotations, config = setup(shapes_export)
+    own = len(annotations[0].boxes)
+    boxes_seen = []
+    for seed in range(6):
+        rng = np.random.default_rng(seed)
+        mosaic_example = example(annotations[0], config, (128, 128), rng,
+                                 assignment=RATIO_AND_NEIGHBOURS,
+                                 mosaic_with=annotations[1:4], modern=True)
+        boxes_seen.append(int((mosaic_example[-1].sum(axis=1) > 0).sum()))
+        single = example(annotations[0], config, (128, 128), rng,
+                         assignment=RATIO_AND_NEIGHBOURS, modern=True)
+        assert int((single[-1].sum(axis=1) > 0).sum()) <= own
+        positives = sum(float(t[..., 4].sum()) for t in single[1:-1])
+        assert positives >= 2 * int((single[-1].sum(axis=1) > 0).sum())
+    assert max(boxes_seen) > own  # other images' objects come in
+
+    def epoch_images(epoch, mosaic_until):
+        data = make_dataset(annotations, config, (64, 64), 4, training=True, seed=1,
+                            first_epoch=epoch, assignment=RATIO_AND_NEIGHBOURS,
+                            mosaic_until=mosaic_until)
+        return np.asarray(next(iter(data))[0])
+
+    # the same epoch and seed: mosaics before the switch, single images from it on
+    assert not np.array_equal(epoch_images(2, 3), epoch_images(2, 2))
+    np.testing.assert_array_equal(epoch_images(2, 2), epoch_images(2, 1))

@@ -72,12 +72,17 @@ def smoke_settings(shapes_export, out, **overrides):
 
 
 def test_a_short_run_leaves_a_self_contained_model(tmp_path, shapes_export):
-    summary = train(smoke_settings(shapes_export, tmp_path / "out"))
+    summary = train(smoke_settings(shapes_export, tmp_path / "out", map_every=1))
     out = tmp_path / "out"
     for name in ("trained_model.h5", "custom_anchors.txt", "classes.txt", "train_list.txt",
                  "val_list.txt", "training_log.csv", "training_curves.png", "metrics.json",
-                 "checkpoints/best.weights.h5", "checkpoints/state.json"):
+                 "checkpoints/best.weights.h5", "checkpoints/state.json", "map_log.csv"):
         assert (out / name).is_file(), name
+    with open(out / "training_log.csv") as f:
+        row = next(csv.DictReader(f))
+    assert {"box_loss", "objectness_loss", "class_loss", "epoch_seconds"} <= set(row)
+    logged = (out / "map_log.csv").read_text().splitlines()
+    assert logged[0] == "epoch,voc_map50,coco_map,seconds" and logged[1].startswith("1,")
     assert (out / "logs").is_dir()
     assert (out / "classes.txt").read_text() == "circle\nsquare\ntriangle\n"
     metrics = json.loads((out / "metrics.json").read_text())
@@ -92,12 +97,14 @@ def test_a_short_run_leaves_a_self_contained_model(tmp_path, shapes_export):
 
 def test_resume_continues_at_the_right_epoch_and_learning_rate(tmp_path, shapes_export):
     out = tmp_path / "out"
-    train(smoke_settings(shapes_export, out, epochs=2, learning_rate=3e-4, evaluate=False))
+    train(smoke_settings(shapes_export, out, epochs=2, learning_rate=3e-4, evaluate=False,
+                         recipe="keras-yolo3"))
     state = json.loads((out / "checkpoints" / "state.json").read_text())
     assert state["epoch"] == 2 and state["learning_rate"] == pytest.approx(3e-4)
     lines = []
     summary = train(smoke_settings(shapes_export, out, epochs=3, learning_rate=9e-3,
-                                   resume=True, evaluate=False, log=lines.append))
+                                   resume=True, evaluate=False, log=lines.append,
+                                   recipe="keras-yolo3"))
     assert summary["epochs_run"] == 1
     assert any("Resuming after epoch 2 at learning rate 0.0003" in line for line in lines)
     with open(out / "training_log.csv") as f:
@@ -259,3 +266,98 @@ def test_resume_continues_the_same_trajectory(tmp_path, shapes_export):
     assert any(line.startswith("Restored the optimizer's state (step ") for line in lines)
     whole, parts = final_weights(tmp_path / "whole"), final_weights(tmp_path / "parts")
     assert np.linalg.norm(whole - parts) <= 1e-6 * np.linalg.norm(whole)
+
+
+def test_a_model_trained_with_scale_x_y_decodes_alike_everywhere(tmp_path, shapes_export):
+    """The modern recipe writes scale_x_y=2 into the trained model's cfg: the TensorFlow
+    decode, OpenCV's Darknet importer (through convert.py --to_darknet) and the model
+    converted back from Darknet all read the same boxes."""
+    import cv2
+    import tensorflow as tf
+    from PIL import Image
+
+    from helpers import run_script
+    from yolo3.boxes import decode_head
+    from yolo3.inference.detector import Detector, open_model
+    from yolo3.inference.images import letterbox
+
+    out = tmp_path / "out"
+    train(smoke_settings(shapes_export, out, input_size=64, evaluate=False))
+    loaded = open_model(out / "trained_model.h5")
+    assert [h.scale_x_y for h in loaded.config.heads] == [2.0, 2.0]
+    result = run_script("convert.py", "--to_darknet", str(out / "trained_model.h5"),
+                        str(tmp_path / "trained.weights"))
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "trained.cfg").read_text().count("scale_x_y=2") == 2
+
+    image = Image.open(SAMPLE).convert("RGB")
+    canvas, _ = letterbox(image, (64, 64))
+    pixels = canvas[None].astype(np.float32) / 255.0
+    raw = loaded.model(pixels)
+    ours = [decode_head(tf.constant(r), h.layer_anchors, 3, (64, 64), h.scale_x_y)
+            for r, h in zip(raw, loaded.config.heads)]
+    net = cv2.dnn.readNetFromDarknet(str(tmp_path / "trained.cfg"),
+                                     str(tmp_path / "trained.weights"))
+    net.setInput(np.ascontiguousarray(pixels.transpose(0, 3, 1, 2)))
+    theirs = net.forward([f"yolo_{h.index}" for h in loaded.config.heads])
+    for (boxes, scores), opencv, head, r in zip(ours, theirs, loaded.config.heads, raw):
+        centre_size = opencv[:, :4] * 64
+        xyxy = np.concatenate([centre_size[:, :2] - centre_size[:, 2:] / 2,
+                               centre_size[:, :2] + centre_size[:, 2:] / 2], 1)
+        np.testing.assert_allclose(boxes.numpy()[0], xyxy, atol=2e-3)
+        objectness = 1 / (1 + np.exp(-np.asarray(r).reshape(-1, 8)[:, 4]))
+        np.testing.assert_allclose(opencv[:, 4], objectness, atol=1e-4)
+        shown = opencv[:, 5:] > 0  # OpenCV zeroes scores under its threshold
+        np.testing.assert_allclose(scores.numpy()[0][shown], opencv[:, 5:][shown], atol=1e-4)
+        # without scale_x_y the centres would differ: the test can tell the decodes apart
+        plain, _ = decode_head(tf.constant(r), head.layer_anchors, 3, (64, 64))
+        assert np.abs(plain.numpy()[0] - xyxy).max() > 0.1
+
+    result = run_script("convert.py", str(tmp_path / "trained.cfg"),
+                        str(tmp_path / "trained.weights"), str(tmp_path / "back.h5"),
+                        "--classes_path", str(out / "classes.txt"))
+    assert result.returncode == 0, result.stderr
+    from yolo3.defaults import EVAL_NMS
+
+    before = Detector(loaded, (64, 64), EVAL_NMS).detect(image)
+    after = Detector(open_model(tmp_path / "back.h5"), (64, 64), EVAL_NMS).detect(image)
+    assert before and [d["class_id"] for d in before] == [d["class_id"] for d in after]
+    np.testing.assert_allclose([d["box"] for d in before], [d["box"] for d in after],
+                               atol=1e-3)
+
+
+def test_keras_yolo3_recipe_trains_as_upstream(tmp_path, shapes_export, tiny_model):
+    """--recipe keras-yolo3: the cfg's own decode, keras-yolo3's loss terms, Adam with
+    stage 2 at a tenth of the rate, the least-validation-loss epoch kept."""
+    from yolo3.model.files import read_metadata
+
+    out = tmp_path / "out"
+    lines = []
+    train(smoke_settings(shapes_export, out, epochs=2, frozen_epochs=1, weights=tiny_model,
+                         recipe="keras-yolo3", learning_rate=2e-3, evaluate=False,
+                         log=lines.append))
+    config = read_metadata(out / "trained_model.h5").config()
+    assert [h.scale_x_y for h in config.heads] == [1.0, 1.0]
+    assert "scale_x_y" not in config.text
+    with open(out / "training_log.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert {"xy_loss", "wh_loss", "confidence_loss", "class_loss"} <= set(rows[0])
+    assert [float(r["learning_rate"]) for r in rows] == pytest.approx([2e-3, 2e-4])
+    assert (out / "checkpoints" / "best.weights.h5").is_file()
+    assert any("(keras-yolo3 recipe)" in line for line in lines)
+
+
+def test_modern_recipe_follows_its_schedule_and_keeps_the_last_weights(tmp_path,
+                                                                       shapes_export):
+    from yolo3.training.schedule import WarmupCosine, warmup_steps
+
+    out = tmp_path / "out"
+    train(smoke_settings(shapes_export, out, input_size=64, epochs=2, evaluate=False,
+                         learning_rate=4e-3))
+    steps = 32 // 8  # 40 images, 8 held out, batch 8
+    with open(out / "training_log.csv") as f:
+        rates = [float(r["learning_rate"]) for r in csv.DictReader(f)]
+    schedule = WarmupCosine(4e-3, 2 * steps, warmup_steps(steps, 2 * steps))
+    assert rates == pytest.approx([float(schedule(steps)), float(schedule(2 * steps))],
+                                  rel=1e-5)
+    assert not (out / "checkpoints" / "best.weights.h5").exists()  # the last weights kept
