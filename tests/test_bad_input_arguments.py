@@ -23,6 +23,8 @@ from helpers import SAMPLE, assert_one_line_error, run_script, tree_bytes, user_
     ("--val_split", "1", "below 1"),
     ("--num_clusters", "5", "invalid choice"),
     ("--gpu_num", "-2", "--gpu_num"),
+    ("--recipe", "yolov9", "invalid choice"),
+    ("--map_every", "-1", "--map_every"),
 ])
 def test_training_flags(tmp_path, flag, value, message):
     result = run_script("project/train_azureml.py", flag, value, "--output_dir",

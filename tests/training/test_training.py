@@ -245,27 +245,44 @@ def test_broken_images_are_left_out_before_training(tmp_path, shapes_export):
     assert any(line.startswith("Note: 2 unreadable images left out") for line in lines)
 
 
-def test_resume_continues_the_same_trajectory(tmp_path, shapes_export):
-    """Weights, Adam's step count and moments all come back: a run interrupted after two
-    epochs and resumed ends exactly where an uninterrupted one does."""
+class Interrupted(Exception):
+    """Stands for the machine going away at the end of an epoch."""
+
+
+@pytest.mark.parametrize("recipe", ["modern", "keras-yolo3"])
+def test_resume_continues_the_same_trajectory(tmp_path, shapes_export, recipe):
+    """Weights, the optimizer's step count and moments, and (modern) the averaged weights
+    all come back: a run interrupted after its second epoch and resumed ends exactly where
+    an uninterrupted one does."""
     from yolo3.model.files import load_model
 
     def final_weights(out):
         model, _ = load_model(out / "trained_model.h5")
         return np.concatenate([w.ravel() for w in model.get_weights()])
 
-    def run(out, epochs, **overrides):
-        return train(smoke_settings(shapes_export, out, input_size=64, epochs=epochs,
-                                    evaluate=False, **overrides))
+    def run(out, **overrides):
+        return train(smoke_settings(shapes_export, out, input_size=64, epochs=3, map_every=1,
+                                    evaluate=False, recipe=recipe, **overrides))
 
-    run(tmp_path / "whole", 3)
-    run(tmp_path / "parts", 2)
-    assert (tmp_path / "parts" / "checkpoints" / "optimizer.npz").is_file()
+    def stop_after_epoch_2(line):
+        if line.startswith("Epoch 2: validation mAP"):  # logged after the state is saved
+            raise Interrupted
+
+    run(tmp_path / "whole")
+    with pytest.raises(Interrupted):
+        run(tmp_path / "parts", log=stop_after_epoch_2)
+    assert json.loads((tmp_path / "parts" / "checkpoints" / "state.json").read_text())[
+        "epoch"] == 2
     lines = []
-    run(tmp_path / "parts", 3, resume=True, log=lines.append)
+    run(tmp_path / "parts", resume=True, log=lines.append)
     assert any(line.startswith("Restored the optimizer's state (step ") for line in lines)
     whole, parts = final_weights(tmp_path / "whole"), final_weights(tmp_path / "parts")
     assert np.linalg.norm(whole - parts) <= 1e-6 * np.linalg.norm(whole)
+
+    def maps(out):
+        return [line.rsplit(",", 1)[0] for line in (out / "map_log.csv").read_text().split()]
+
+    assert maps(tmp_path / "whole") == maps(tmp_path / "parts")  # every epoch, once
 
 
 def test_a_model_trained_with_scale_x_y_decodes_alike_everywhere(tmp_path, shapes_export):
@@ -361,3 +378,48 @@ def test_modern_recipe_follows_its_schedule_and_keeps_the_last_weights(tmp_path,
     assert rates == pytest.approx([float(schedule(steps)), float(schedule(2 * steps))],
                                   rel=1e-5)
     assert not (out / "checkpoints" / "best.weights.h5").exists()  # the last weights kept
+
+
+def test_the_averaged_weights_are_validated_and_saved(tmp_path, shapes_export):
+    """Modern recipe: the saved model holds the optimizer's moving average of the weights
+    (not the raw weights it trained, kept in last.weights.h5 for resume), and the logged
+    validation loss is that of the averaged weights."""
+    import keras
+
+    from yolo3.data.annotations import read_lines
+    from yolo3.data.pipeline import make_dataset
+    from yolo3.model.files import load_model
+    from yolo3.training.iou_loss import TERMS, iou_loss
+    from yolo3.training.trainer import YoloTrainer
+
+    out = tmp_path / "out"
+    train(smoke_settings(shapes_export, out, input_size=64, epochs=2, evaluate=False))
+    model, metadata = load_model(out / "trained_model.h5")
+    config = metadata.config()
+    saved = [np.asarray(w) for w in model.trainable_weights]
+    with np.load(out / "checkpoints" / "optimizer.npz") as state:
+        arrays = [state[f"arr_{i}"] for i in range(len(state.files))]
+    first = next(i for i, a in enumerate(arrays) if a.shape == saved[0].shape)
+    averages = arrays[first:first + len(saved)]
+    assert [a.shape for a in averages] == [w.shape for w in saved]
+    for average, weight in zip(averages, saved):
+        np.testing.assert_array_equal(average, weight)
+
+    raw_model = keras.models.clone_model(model)
+    raw_trainer = YoloTrainer(raw_model, config, (64, 64), iou_loss, TERMS)
+    raw_trainer(np.zeros((1, 64, 64, 3), np.float32))
+    raw_trainer.load_weights(out / "checkpoints" / "last.weights.h5")
+    raw = [np.asarray(w) for w in raw_model.trainable_weights]
+    assert any(not np.allclose(r, s) for r, s in zip(raw, saved))
+
+    val = make_dataset(read_lines(out / "val_list.txt"), config, (64, 64), 8, training=False)
+    with open(out / "training_log.csv") as f:
+        logged = float(list(csv.DictReader(f))[-1]["val_loss"])
+
+    def val_loss(body):
+        trainer = YoloTrainer(body, config, (64, 64), iou_loss, TERMS)
+        trainer.compile()
+        return trainer.evaluate(val, verbose=0, return_dict=True)["loss"]
+
+    assert val_loss(model) == pytest.approx(logged, rel=1e-4)
+    assert val_loss(raw_model) != pytest.approx(logged, rel=1e-4)

@@ -144,8 +144,6 @@ class MapEvaluator(keras.callbacks.Callback):
         seconds = time.perf_counter() - started
         if logs is not None:
             logs["val_map50"], logs["val_coco_map"] = metrics["voc_map50"], metrics["coco_map"]
-        self.log(f"Epoch {epoch + 1}: validation mAP@0.5 {metrics['voc_map50']:.4f}, COCO AP "
-                 f"{metrics['coco_map']:.4f} ({seconds:.1f} s)")
         rows = self.path.read_text() if self.append and self.path.is_file() else \
             "epoch,voc_map50,coco_map,seconds\n"
         self.append = True
@@ -157,3 +155,5 @@ class MapEvaluator(keras.callbacks.Callback):
             with atomic_output(self.best_path) as tmp:
                 tmp.unlink()
                 self.model.save_weights(tmp)
+        self.log(f"Epoch {epoch + 1}: validation mAP@0.5 {metrics['voc_map50']:.4f}, COCO AP "
+                 f"{metrics['coco_map']:.4f} ({seconds:.1f} s)")

@@ -169,6 +169,8 @@ class Stages:
         self.saver = StateSaver(checkpoints, self.monitor,
                                 self.state.get("best") if self.state else None)
         self.guard = NonFiniteGuard()
+        self.csv_log = keras.callbacks.CSVLogger(str(out / "training_log.csv"),
+                                                 append=self.start > 0)
         if self.state is None:
             (checkpoints / BEST).unlink(missing_ok=True)  # an overwritten run's
         # keras-yolo3's recipe keeps the epoch of least validation loss; the modern one's
@@ -180,7 +182,7 @@ class Stages:
         return [self.guard, LearningRateLogger(), self.saver, *best_loss,
                 *self._map_evaluator(out, checkpoints / BEST if self.recipe.scheduled
                                      else None),
-                keras.callbacks.CSVLogger(str(out / "training_log.csv"), append=self.start > 0),
+                self.csv_log,
                 keras.callbacks.TensorBoard(str(out / "logs")),
                 self.reporter]
 
@@ -261,6 +263,7 @@ class Stages:
         result = self.trainer.fit(self.train_data, steps_per_epoch=self.steps,
                                   validation_data=self.val_data, initial_epoch=first,
                                   epochs=last, callbacks=callbacks, shuffle=False, verbose=2)
+        self.csv_log.append = True  # the next stage adds its rows to this stage's
         for key, values in result.history.items():
             self.history.setdefault(key, []).extend(float(v) for v in values)
 
