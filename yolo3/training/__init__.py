@@ -1,9 +1,11 @@
 """Training a YOLOv3 detector: project/train_azureml.py parses the flags (declared in
 ``settings``) and calls :func:`train`; the same code runs on a laptop and on Azure ML.
 
-Modules by job: ``settings`` (every setting, once), ``setup`` (data, anchors, cfg,
-freezing, pretrained weights, devices), ``trainer`` and ``keras_shim`` (the Keras model
-with the loss), ``loss``, ``callbacks``, ``outputs``, ``run`` (the steps of a run).
+Modules by job: ``settings`` (every setting, once), ``recipes`` (the two ways to train,
+once), ``setup`` (data, anchors, cfg, freezing, pretrained weights, devices), ``trainer``
+and ``keras_shim`` (the Keras model with the loss), ``loss`` (keras-yolo3's),
+``iou_loss`` (the modern recipe's), ``schedule`` (its learning rate and averaged
+weights), ``callbacks``, ``outputs``, ``run`` (the steps of a run).
 Names are loaded on first use, so ``yolo3.training.settings`` alone never imports
 TensorFlow (the Azure driver and ``--help`` need only the settings).
 """

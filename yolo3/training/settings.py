@@ -15,6 +15,8 @@ from typing import Any
 
 from yolo3.cli import positive_float, positive_int
 from yolo3.defaults import DEFAULT_INPUT_SIZE
+from yolo3.training.recipes import MODERN
+from yolo3.training.recipes import NAMES as RECIPE_NAMES
 
 ALWAYS = "always"  # forwarded to the Azure job with every run
 WHEN_SET = "when set"  # forwarded when it differs from its default
@@ -60,10 +62,10 @@ class TrainSettings:
     input_size: int = setting(DEFAULT_INPUT_SIZE, f"network input (default "
                               f"{DEFAULT_INPUT_SIZE})", parse=positive_int, forward=ALWAYS,
                               driver_flag="--input-size")
-    recipe: str = setting("modern", "how to train: modern (default: multi-anchor targets, "
+    recipe: str = setting(MODERN, "how to train: modern (default: multi-anchor targets, "
                           "CIoU, mosaic, AdamW with warm-up, cosine decay and averaged "
                           "weights) or keras-yolo3 (upstream's)",
-                          choices=("modern", "keras-yolo3"), forward=WHEN_SET)
+                          choices=RECIPE_NAMES, forward=WHEN_SET)
     batch_size: int = setting(8, "images per step (default 8)", parse=positive_int,
                               forward=ALWAYS, driver_flag="--bs")
     learning_rate: float = setting(1e-3, "learning rate: the peak after warm-up (modern), "
