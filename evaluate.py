@@ -30,7 +30,6 @@ from yolo3.cli import (
     fraction,
     image_size,
     inference_only_process,
-    quiet_tensorflow,
     run,
 )
 from yolo3.defaults import DEFAULT_INPUT_SIZE, NmsSettings
@@ -59,8 +58,8 @@ def parse_args(argv):
     parser.add_argument("--iou", type=fraction, default=defaults.iou,
                         help=f"NMS IoU (default {defaults.iou})")
     parser.add_argument("--model_image_size", "--model-image-size", type=image_size,
-                        default=(DEFAULT_INPUT_SIZE, DEFAULT_INPUT_SIZE),
-                        help=f"network input (default {DEFAULT_INPUT_SIZE})")
+                        help=f"network input (default {DEFAULT_INPUT_SIZE}; an exported "
+                             "model's own)")
     parser.add_argument("--batch_size", "--batch-size", type=int, default=8)
     parser.add_argument("--image_root", "--image-root", type=Path,
                         help="folder the list's relative image paths start from (default: "
@@ -103,11 +102,16 @@ def main(argv=None) -> int:
 
     if args.model_path:  # the only path that needs TensorFlow
         inference_only_process()
-        quiet_tensorflow()
-        from yolo3.inference.detector import Detector, open_model
+        from yolo3.inference.runtime import is_onnx, open_detector
 
-        loaded = open_model(args.model_path, args.anchors_path, args.classes_path)
-        detector = Detector(loaded, args.model_image_size, replace(EVAL_NMS, iou=args.iou))
+        onnx = is_onnx(args.model_path)  # carries its classes: they must be the list's
+        detector = open_detector(args.model_path, args.model_image_size,
+                                 replace(EVAL_NMS, iou=args.iou), args.anchors_path,
+                                 None if onnx else args.classes_path)
+        if detector.class_names != class_names:
+            raise YoloError(f"{args.model_path} detects {detector.num_classes} classes "
+                            f"({', '.join(detector.class_names[:3])}, ...), not those of "
+                            f"{args.classes_path}")
         if args.image_root:
             annotations = [Annotation(str(args.image_root / a.path), a.boxes)
                            for a in annotations]

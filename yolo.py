@@ -53,19 +53,18 @@ class YOLO:
             raise YoloError("score and iou must lie between 0 and 1")
         if int(self.gpu_num) < 0 or int(self.max_per_class) < 1:
             raise YoloError("gpu_num must be ≥ 0 and max_per_class ≥ 1")
-        from yolo3.cli import quiet_tensorflow
+        from yolo3.inference.runtime import is_onnx, open_detector
 
-        quiet_tensorflow()  # before TensorFlow's first import, which the detector brings
-        from yolo3.inference.detector import Detector, open_model
-
-        loaded = open_model(self.model_path,
-                            anchors_path=kwargs.get("anchors_path"),
-                            classes_path=kwargs.get("classes_path"))
-        self.class_names = loaded.class_names
-        self.anchors = loaded.config.anchors
-        self.detector = Detector(
-            loaded, tuple(self.model_image_size),
-            NmsSettings(self.score, self.iou, int(self.max_per_class), bool(self.class_agnostic)))
+        # an exported file has its own input size unless one is asked for
+        size = kwargs.get("model_image_size") if is_onnx(self.model_path) else \
+            self.model_image_size
+        self.detector = open_detector(
+            self.model_path, tuple(size) if size else None,
+            NmsSettings(self.score, self.iou, int(self.max_per_class), bool(self.class_agnostic)),
+            anchors_path=kwargs.get("anchors_path"), classes_path=kwargs.get("classes_path"))
+        self.class_names = self.detector.class_names
+        self.anchors = self.detector.anchors
+        self.model_image_size = self.detector.input_size
 
     def detect(self, image) -> list[dict]:
         """Detections in a PIL image (any mode), best scores first."""

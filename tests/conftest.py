@@ -53,6 +53,18 @@ def tiny_yolo(tiny_model):
 
 
 @pytest.fixture(scope="session")
+def tiny_onnx(tmp_path_factory, tiny_model):
+    """The real yolov3-tiny exported by export.py's code: the detection graph as ONNX."""
+    from yolo3.defaults import NmsSettings
+    from yolo3.export.onnx import export_onnx
+    from yolo3.inference.detector import open_model
+
+    path = tmp_path_factory.mktemp("exports") / "yolo-tiny.onnx"
+    export_onnx(open_model(tiny_model), path, (416, 416), NmsSettings(), source=tiny_model.name)
+    return path
+
+
+@pytest.fixture(scope="session")
 def shapes_export(tmp_path_factory):
     """A 40-image synthetic VoTT-style export (3 classes) under <tmp>/data."""
     from synthetic import make_dataset

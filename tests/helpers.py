@@ -83,6 +83,8 @@ def relative_error(actual, expected) -> float:
 
 
 SAMPLE = REPO / "model_data" / "sample.jpg"
+# the sample's person, cup and cat as a training-list line (COCO class ids)
+SAMPLE_GT_LINE = f"{SAMPLE} 30,30,298,390,0 530,88,706,268,41 30,513,331,745,15\n"
 
 
 def sigmoid(x):

@@ -5,8 +5,7 @@ from __future__ import annotations
 import json
 
 from helpers import REPO, SAMPLE, run_script
-
-GT_LINE = f"{SAMPLE} 30,30,298,390,0 530,88,706,268,41 30,513,331,745,15\n"
+from helpers import SAMPLE_GT_LINE as GT_LINE
 
 
 def test_model_and_detections_modes(tmp_path, tiny_model):

@@ -8,20 +8,20 @@ Each detection is a dict ``{"class_id": int, "class_name": str, "score": float,
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import keras
 import numpy as np
 import tensorflow as tf
-from PIL import Image
 
 from yolo3.boxes import decode_head
 from yolo3.darknet import DarknetConfig, standard_config, with_classes
 from yolo3.data.classfiles import MODEL_DATA, read_anchors, read_class_names
 from yolo3.defaults import DEFAULT_INPUT_SIZE, NmsSettings
 from yolo3.errors import YoloError
-from yolo3.inference.images import letterbox, to_rgb
+from yolo3.inference.base import DetectorBase, check_input_size
+from yolo3.inference.images import Letterbox
 from yolo3.inference.postprocess import non_max_suppression, undo_letterbox
 from yolo3.model.build import build_model, fold_batchnorm
 from yolo3.model.files import is_full_model, load_keras2_weights, load_model, read_metadata
@@ -100,36 +100,31 @@ def _check_outputs(model: keras.Model, config: DarknetConfig, names: list[str],
                         "does not match the anchors or classes")
 
 
-class Detector:
+class Detector(DetectorBase):
     """Runs a YOLOv3 model on PIL images through one compiled TensorFlow graph.
 
     ``input_size`` is the network input (height, width), multiples of 32. The graph has a
-    fixed signature (any batch size, this input size), so it is traced once.
+    fixed signature (any batch size, this input size; the NMS thresholds are inputs), so it
+    is traced once; yolo3.export writes the same graph to other formats.
     """
 
     def __init__(self, loaded: LoadedModel,
                  input_size: tuple[int, int] = (DEFAULT_INPUT_SIZE, DEFAULT_INPUT_SIZE),
                  nms: NmsSettings | None = None, fold: bool = True):
-        height, width = input_size
-        if height % 32 or width % 32 or height <= 0 or width <= 0:
-            raise YoloError(f"model_image_size {height}x{width}: both must be positive "
-                            "multiples of 32")
+        height, width = check_input_size(input_size)
+        super().__init__(loaded.class_names, (height, width), nms or NmsSettings(),
+                         loaded.config.anchors)
         self.config = loaded.config
-        self.class_names = loaded.class_names
-        self.input_size = (height, width)
-        self.nms = nms or NmsSettings()
         foldable = fold and _has_darknet_names(loaded.model, loaded.config)
         self.model = (fold_batchnorm(loaded.model, loaded.config, self.input_size) if foldable
                       else loaded.model)
-        self._graph = tf.function(self._detect_graph, input_signature=[
-            tf.TensorSpec((None, height, width, 3), tf.uint8),
-            tf.TensorSpec((None, 6), tf.float32)])
+        self._graph = tf.function(self._detect_graph,
+                                  input_signature=detection_signature(self.input_size))
 
-    @property
-    def num_classes(self) -> int:
-        return len(self.class_names)
-
-    def _detect_graph(self, images, letterboxes):
+    def _detect_graph(self, images, letterboxes, score, iou):
+        """uint8 images (B, h, w, 3) and their Letterbox rows (B, 6), NMS score and IoU
+        thresholds → boxes (B, K, 4) xyxy in original-image pixels, scores (B, K), class
+        ids (B, K) int32, counts (B,)."""
         outputs = self.model(tf.cast(images, tf.float32) / 255.0, training=False)
         outputs = outputs if isinstance(outputs, (list, tuple)) else [outputs]
         decoded = [decode_head(raw, head.layer_anchors, self.config.num_classes,
@@ -138,56 +133,21 @@ class Detector:
         boxes = tf.concat([d[0] for d in decoded], axis=1)
         scores = tf.concat([d[1] for d in decoded], axis=1)
         boxes = undo_letterbox(boxes, letterboxes)
-        return non_max_suppression(boxes, scores, self.nms)
+        return non_max_suppression(boxes, scores, replace(self.nms, score=score, iou=iou))
 
-    def prepare(self, images: list[Image.Image | np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-        """Letterbox a batch: (B, h, w, 3) uint8 and (B, 6) geometry rows (Letterbox.PACKED).
+    def run(self, arrays: np.ndarray, letterboxes: np.ndarray):
+        outputs = self._graph(tf.constant(arrays), tf.constant(letterboxes),
+                              tf.constant(self.nms.score, tf.float32),
+                              tf.constant(self.nms.iou, tf.float32))
+        return [t.numpy() for t in outputs]
 
-        Images are PIL images of any mode, or RGB uint8 arrays (h, w, 3).
-        """
-        rgb = [image if isinstance(image, np.ndarray) else to_rgb(image) for image in images]
-        arrays, boxes = zip(*(letterbox(image, self.input_size) for image in rgb))
-        return np.stack(arrays), np.stack([geometry.as_array() for geometry in boxes])
 
-    def detect_prepared(self, arrays: np.ndarray, letterboxes: np.ndarray) -> list[list[dict]]:
-        boxes, scores, classes, counts = self._graph(tf.constant(arrays),
-                                                     tf.constant(letterboxes))
-        boxes, scores, classes, counts = (t.numpy() for t in (boxes, scores, classes, counts))
-        return [[{"class_id": int(c), "class_name": self.class_names[int(c)],
-                  "score": float(s), "box": [float(v) for v in b]}
-                 for b, s, c in zip(boxes[i, :n], scores[i, :n], classes[i, :n])]
-                for i, n in enumerate(counts)]
-
-    def detect_batch(self, images: list[Image.Image | np.ndarray]) -> list[list[dict]]:
-        """Detections for each image (see the module doc for the format)."""
-        if not images:
-            return []
-        return self.detect_prepared(*self.prepare(images))
-
-    def detect_files(self, paths: list, batch_size: int = 8):
-        """Read and detect files in batches of ``batch_size``, in order.
-
-        Yields (path, image, detections) for each readable file and (path, None, reason)
-        for the others, so one broken file never stops the rest.
-        """
-        from yolo3.inference.images import load_image
-
-        for start in range(0, len(paths), batch_size):
-            chunk = paths[start:start + batch_size]
-            images, errors = [], []
-            for path in chunk:
-                try:
-                    images.append(load_image(path))
-                    errors.append(None)
-                except YoloError as error:
-                    images.append(None)
-                    errors.append(str(error))
-            found = iter(self.detect_batch([image for image in images if image is not None]))
-            for path, image, error in zip(chunk, images, errors):
-                yield (path, image, next(found)) if image is not None else (path, None, error)
-
-    def detect(self, image: Image.Image | np.ndarray) -> list[dict]:
-        return self.detect_batch([image])[0]
+def detection_signature(input_hw: tuple[int, int]) -> list[tf.TensorSpec]:
+    """The detection graph's inputs (see Detector._detect_graph)."""
+    return [tf.TensorSpec((None, *input_hw, 3), tf.uint8, name="images"),
+            tf.TensorSpec((None, len(Letterbox.PACKED)), tf.float32, name="letterboxes"),
+            tf.TensorSpec((), tf.float32, name="score_threshold"),
+            tf.TensorSpec((), tf.float32, name="iou_threshold")]
 
 
 def _has_darknet_names(model: keras.Model, config: DarknetConfig) -> bool:

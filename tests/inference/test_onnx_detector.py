@@ -1,0 +1,95 @@
+"""yolo3.inference.onnx_detector and yolo3.inference.runtime: exported files behind the
+same API, without TensorFlow; their settings checked against the export."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from helpers import REPO, SAMPLE, user_env
+from yolo3.defaults import NmsSettings
+from yolo3.errors import YoloError
+from yolo3.inference.onnx_detector import OnnxDetector, _cut_per_class
+from yolo3.inference.runtime import open_detector
+
+
+def test_the_onnx_path_never_imports_tensorflow(tiny_onnx):
+    script = textwrap.dedent(f"""
+        import sys
+        from PIL import Image
+        from yolo import YOLO
+        yolo = YOLO(model_path={str(tiny_onnx)!r})
+        found = yolo.detect(Image.open({str(SAMPLE)!r}))
+        print(sorted(d["class_name"] for d in found), yolo.model_image_size)
+        print(sorted(m for m in sys.modules if m.split(".")[0] in ("tensorflow", "keras")))
+    """)
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                            cwd=REPO, env=user_env(), timeout=120)
+    assert result.returncode == 0, result.stderr
+    detected, modules = result.stdout.strip().splitlines()
+    assert detected == "['cat', 'cup', 'person'] (416, 416)"
+    assert modules == "[]"
+
+
+def test_yolo_options_reach_the_exported_graph(tiny_onnx, tiny_yolo):
+    from yolo import YOLO
+
+    image = Image.open(SAMPLE)
+    strict = YOLO(model_path=str(tiny_onnx), score=0.95)
+    assert [d["class_name"] for d in strict.detect(image)] == ["cat"]
+    assert [d["class_name"] for d in strict.detect_batch([image, image])[1]] == ["cat"]
+    annotated = strict.detect_image(image)
+    assert annotated.size == image.size
+    assert np.asarray(strict.anchors).shape == (6, 2)
+    assert strict.anchors.tolist() == tiny_yolo.anchors.tolist()
+
+
+def test_settings_the_export_cannot_honour_are_refused(tiny_onnx, tiny_model):
+    with pytest.raises(YoloError, match="exported for 416x416"):
+        OnnxDetector(tiny_onnx, (320, 320))
+    with pytest.raises(YoloError, match="class_agnostic"):
+        OnnxDetector(tiny_onnx, nms=NmsSettings(class_agnostic=True))
+    with pytest.raises(YoloError, match="at most 100"):
+        OnnxDetector(tiny_onnx, nms=NmsSettings(max_per_class=500))
+    with pytest.raises(YoloError, match="carries its own anchors and classes"):
+        open_detector(tiny_onnx, classes_path=REPO / "model_data/coco_classes.txt")
+
+
+def test_files_that_are_not_this_projects_exports(tmp_path, tiny_model):
+    import onnx
+
+    from yolo3.export.onnx import export_onnx
+    from yolo3.inference.detector import open_model
+
+    broken = tmp_path / "broken.onnx"
+    broken.write_bytes(b"\x08\x07not an onnx model")
+    with pytest.raises(YoloError, match="not a readable ONNX model"):
+        OnnxDetector(broken)
+    with pytest.raises(YoloError, match="no such model file"):
+        OnnxDetector(tmp_path / "missing.onnx")
+    raw = tmp_path / "raw.onnx"
+    export_onnx(open_model(tiny_model), raw, (416, 416), NmsSettings(), raw=True)
+    with pytest.raises(YoloError, match="raw head outputs"):
+        OnnxDetector(raw)
+    proto = onnx.load(str(raw))
+    del proto.metadata_props[:]
+    bare = tmp_path / "bare.onnx"
+    onnx.save(proto, str(bare))
+    with pytest.raises(YoloError, match="carries no yolo3 metadata"):
+        OnnxDetector(bare)
+
+
+def test_cutting_each_class_keeps_its_best_rows():
+    boxes = np.arange(2 * 5 * 4, dtype=np.float32).reshape(2, 5, 4)
+    scores = np.array([[0.9, 0.8, 0.7, 0.6, 0.0], [0.5, 0.4, 0, 0, 0]], np.float32)
+    classes = np.array([[1, 1, 2, 1, 0], [3, 3, 0, 0, 0]], np.int32)
+    counts = np.array([4, 2])
+    b, s, c, n = _cut_per_class(boxes, scores, classes, counts, 1)
+    assert n.tolist() == [2, 1]
+    assert c[0, :2].tolist() == [1, 2] and s[0, :2].tolist() == pytest.approx([0.9, 0.7])
+    assert b[0, 1].tolist() == boxes[0, 2].tolist() and c[1, 0] == 3

@@ -1,0 +1,84 @@
+"""export.py end to end, as a user runs it: export, then detect and evaluate with the file;
+bad input is one line and leaves nothing behind."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from helpers import REPO, SAMPLE, assert_one_line_error, run_script, tree_bytes
+from helpers import SAMPLE_GT_LINE as GT_LINE
+
+
+def test_export_then_detect_and_evaluate_with_the_file(tmp_path, tiny_model):
+    onnx_path = tmp_path / "tiny.onnx"
+    result = run_script("export.py", str(tiny_model), str(onnx_path), "--input_size", "320")
+    assert result.returncode == 0, result.stderr
+    assert "Wrote" in result.stdout and "320x320, 80 classes" in result.stdout
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".partial")]
+
+    detections = {}
+    for name, model in (("keras", tiny_model), ("onnx", onnx_path)):
+        out = tmp_path / f"{name}.json"
+        size = ["--model_image_size", "320"] if name == "keras" else []
+        result = run_script("yolo_video.py", "--model_path", str(model), "--image", "--input",
+                            str(SAMPLE), "--output", str(tmp_path / f"{name}.jpg"), "--json",
+                            str(out), *size)
+        assert result.returncode == 0, result.stderr
+        detections[name] = json.loads(out.read_text())[str(SAMPLE)]
+    assert [d["class_name"] for d in detections["onnx"]] == \
+        [d["class_name"] for d in detections["keras"]]
+
+    annot = tmp_path / "val_list.txt"
+    annot.write_text(GT_LINE)
+    classes = str(REPO / "model_data" / "coco_classes.txt")
+    metrics = {}
+    for name, model in (("keras", tiny_model), ("onnx", onnx_path)):
+        size = ["--model_image_size", "320"] if name == "keras" else []
+        result = run_script("evaluate.py", "--annot_file", str(annot), "--classes_path",
+                            classes, "--model_path", str(model), "--output_dir",
+                            str(tmp_path / name), "--quiet", *size)
+        assert result.returncode == 0, result.stderr
+        metrics[name] = json.loads((tmp_path / name / "metrics.json").read_text())
+    for key in ("voc_map50", "coco_map"):
+        assert metrics["onnx"][key] == pytest.approx(metrics["keras"][key], abs=1e-3)
+
+
+@pytest.mark.parametrize("args, phrases", [
+    (["MODEL", "out.tflite"], ["unsupported format .tflite", ".onnx"]),
+    (["MODEL", "out"], ["unsupported format (none)"]),
+    (["missing.h5", "out.onnx"], ["missing.h5"]),
+    (["MODEL", "MODEL"], ["MODEL"]),
+    (["MODEL", "out.onnx", "--input_size", "100"], ["multiples of 32"]),
+])
+def test_bad_input_is_one_line_and_writes_nothing(tmp_path, tiny_model, args, phrases):
+    model = tmp_path / "model.h5"
+    model.write_bytes(tiny_model.read_bytes())
+    before = tree_bytes(tmp_path)
+    args = [str(model) if a == "MODEL" else str(tmp_path / a) if a.startswith(("out",
+                                                                               "missing"))
+            else a for a in args]
+    result = run_script("export.py", *args)
+    assert_one_line_error(result, *[str(model) if p == "MODEL" else p for p in phrases])
+    assert tree_bytes(tmp_path) == before
+
+
+def test_onnx_model_errors_are_one_line(tmp_path, tiny_onnx):
+    broken = tmp_path / "broken.onnx"
+    broken.write_bytes(b"garbage")
+    result = run_script("yolo_video.py", "--model_path", str(broken), "--image", "--input",
+                        str(SAMPLE), "--output", str(tmp_path / "o.jpg"))
+    assert_one_line_error(result, "not a readable ONNX model")
+    result = run_script("yolo_video.py", "--model_path", str(tiny_onnx), "--image", "--input",
+                        str(SAMPLE), "--output", str(tmp_path / "o.jpg"),
+                        "--model_image_size", "320")
+    assert_one_line_error(result, "exported for 416x416")
+    assert not (tmp_path / "o.jpg").exists()
+    annot = tmp_path / "val_list.txt"
+    annot.write_text(f"{SAMPLE} 30,30,298,390,14\n")  # a person, in VOC's 20 classes
+    result = run_script("evaluate.py", "--annot_file", str(annot), "--classes_path",
+                        str(REPO / "model_data" / "voc_classes.txt"), "--model_path",
+                        str(tiny_onnx), "--output_dir", str(tmp_path / "e"))
+    assert_one_line_error(result, "detects 80 classes")
+    assert not (tmp_path / "e").exists()

@@ -1,0 +1,81 @@
+"""A model as ONNX: the whole detection graph (the TensorFlow detector's own graph,
+converted by tf2onnx) or, with ``raw``, only the network's head outputs.
+
+Detection graph inputs: ``images`` uint8 (B, h, w, 3) letterboxed as inference does,
+``letterboxes`` float32 (B, 6) (yolo3.inference.images.Letterbox.PACKED), and the
+``score_threshold`` / ``iou_threshold`` scalars; outputs ``boxes``, ``scores``,
+``classes``, ``counts`` (see yolo3.export.metadata). NMS keeps up to ``max_per_class``
+boxes per class; runtimes keep fewer by cutting each class's list (greedy NMS keeps the
+same first boxes). Raw graph: ``input`` float32 RGB in [0, 1] → one output per head,
+named after its convolution.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+from yolo3.defaults import NmsSettings
+from yolo3.export.metadata import DETECTION, KEY, RAW, ExportInfo
+from yolo3.files import atomic_output
+
+DEFAULT_OPSET = 17
+EXPORT_MAX_PER_CLASS = 100  # a ceiling: runtimes cut each class's list to their own limit
+DETECTION_OUTPUTS = ("boxes", "scores", "classes", "counts")
+
+
+def export_info(loaded, input_hw: tuple[int, int], nms: NmsSettings, graph: str,
+                source: str) -> ExportInfo:
+    config = loaded.config
+    return ExportInfo(
+        graph=graph, class_names=list(loaded.class_names), input_size=tuple(input_hw),
+        anchors=[[float(v) for v in a] for a in config.anchors],
+        masks=[list(h.mask) for h in config.heads],
+        scale_x_y=[float(h.scale_x_y) for h in config.heads],
+        nms={"score": nms.score, "iou": nms.iou, "max_per_class": nms.max_per_class,
+             "class_agnostic": nms.class_agnostic},
+        source=source, cfg=config.text)
+
+
+def export_onnx(loaded, output: Path, input_hw: tuple[int, int], nms: NmsSettings,
+                raw: bool = False, opset: int = DEFAULT_OPSET, source: str = "") -> ExportInfo:
+    """Write ``loaded`` (a yolo3.inference.detector.LoadedModel) to ``output`` as ONNX,
+    atomically; returns the metadata it carries."""
+    import tensorflow as tf
+    import tf2onnx
+
+    from yolo3.inference.detector import Detector, detection_signature
+
+    nms = replace(nms, max_per_class=max(nms.max_per_class, EXPORT_MAX_PER_CLASS))
+    if raw:
+        detector = Detector(loaded, input_hw, nms)  # its folded model: fewer ops
+        model = detector.model
+        function = tf.function(lambda images: model(images, training=False))
+        signature = [tf.TensorSpec((None, *input_hw, 3), tf.float32, name="input")]
+        names = [loaded.config.layers[h.conv_index].name for h in loaded.config.heads]
+    else:
+        detector = Detector(loaded, input_hw, nms)
+        function = tf.function(detector._detect_graph)
+        signature = detection_signature(input_hw)
+        names = list(DETECTION_OUTPUTS)
+    proto, _ = tf2onnx.convert.from_function(function, input_signature=signature,
+                                             opset=opset)
+    _rename(proto, [i.name for i in proto.graph.input], [s.name for s in signature])
+    _rename(proto, [o.name for o in proto.graph.output], names)
+    info = export_info(loaded, input_hw, nms, RAW if raw else DETECTION, source)
+    entry = proto.metadata_props.add()
+    entry.key, entry.value = KEY, info.to_json()
+    proto.producer_name = "keras-yolo3 toolkit export.py"
+    with atomic_output(Path(output)) as tmp:
+        tmp.write_bytes(proto.SerializeToString())
+    return info
+
+
+def _rename(proto, old: list[str], new: list[str]) -> None:
+    """Rename graph inputs or outputs (tf2onnx names them after TensorFlow tensors)."""
+    mapping = dict(zip(old, new))
+    for value in (*proto.graph.input, *proto.graph.output):
+        value.name = mapping.get(value.name, value.name)
+    for node in proto.graph.node:
+        node.input[:] = [mapping.get(n, n) for n in node.input]
+        node.output[:] = [mapping.get(n, n) for n in node.output]

@@ -1,0 +1,91 @@
+"""What every detector shares, whatever runs the network (TensorFlow, ONNX Runtime):
+letterboxing a batch, turning the graph's padded outputs into detection dicts, reading
+files in batches. TensorFlow-free.
+
+Each detection is a dict ``{"class_id": int, "class_name": str, "score": float,
+"box": [x_min, y_min, x_max, y_max]}`` in original-image pixels, best scores first.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from PIL import Image
+
+from yolo3.defaults import NmsSettings
+from yolo3.errors import YoloError
+from yolo3.inference.images import letterbox, to_rgb
+
+
+def check_input_size(input_size) -> tuple[int, int]:
+    height, width = (int(v) for v in input_size)
+    if height % 32 or width % 32 or height <= 0 or width <= 0:
+        raise YoloError(f"model_image_size {height}x{width}: both must be positive "
+                        "multiples of 32")
+    return height, width
+
+
+class DetectorBase:
+    """A detector over a graph whose :meth:`run` takes letterboxed uint8 images (B, h, w, 3)
+    and their Letterbox rows (B, 6) and returns NumPy boxes (B, K, 4) in original-image
+    pixels, scores (B, K), class ids (B, K) and valid counts (B,)."""
+
+    def __init__(self, class_names: list[str], input_size: tuple[int, int],
+                 nms: NmsSettings, anchors: np.ndarray):
+        self.class_names = list(class_names)
+        self.anchors = np.asarray(anchors, np.float32)  # (N, 2) width, height in input pixels
+        self.input_size = input_size
+        self.nms = nms
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.class_names)
+
+    def run(self, arrays: np.ndarray, letterboxes: np.ndarray):
+        raise NotImplementedError
+
+    def prepare(self, images: list[Image.Image | np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        """Letterbox a batch: (B, h, w, 3) uint8 and (B, 6) geometry rows (Letterbox.PACKED).
+
+        Images are PIL images of any mode, or RGB uint8 arrays (h, w, 3).
+        """
+        rgb = [image if isinstance(image, np.ndarray) else to_rgb(image) for image in images]
+        arrays, boxes = zip(*(letterbox(image, self.input_size) for image in rgb))
+        return np.stack(arrays), np.stack([geometry.as_array() for geometry in boxes])
+
+    def detect_prepared(self, arrays: np.ndarray, letterboxes: np.ndarray) -> list[list[dict]]:
+        boxes, scores, classes, counts = self.run(arrays, np.asarray(letterboxes, np.float32))
+        return [[{"class_id": int(c), "class_name": self.class_names[int(c)],
+                  "score": float(s), "box": [float(v) for v in b]}
+                 for b, s, c in zip(boxes[i, :n], scores[i, :n], classes[i, :n])]
+                for i, n in enumerate(counts)]
+
+    def detect_batch(self, images: list[Image.Image | np.ndarray]) -> list[list[dict]]:
+        """Detections for each image (see the module doc for the format)."""
+        if not images:
+            return []
+        return self.detect_prepared(*self.prepare(images))
+
+    def detect_files(self, paths: list, batch_size: int = 8):
+        """Read and detect files in batches of ``batch_size``, in order.
+
+        Yields (path, image, detections) for each readable file and (path, None, reason)
+        for the others, so one broken file never stops the rest.
+        """
+        from yolo3.inference.images import load_image
+
+        for start in range(0, len(paths), batch_size):
+            chunk = paths[start:start + batch_size]
+            images, errors = [], []
+            for path in chunk:
+                try:
+                    images.append(load_image(path))
+                    errors.append(None)
+                except YoloError as error:
+                    images.append(None)
+                    errors.append(str(error))
+            found = iter(self.detect_batch([image for image in images if image is not None]))
+            for path, image, error in zip(chunk, images, errors):
+                yield (path, image, next(found)) if image is not None else (path, None, error)
+
+    def detect(self, image: Image.Image | np.ndarray) -> list[dict]:
+        return self.detect_batch([image])[0]

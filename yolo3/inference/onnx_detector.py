@@ -1,0 +1,104 @@
+"""Detection with an ONNX file written by export.py, in ONNX Runtime, without TensorFlow.
+
+The file holds the whole detection graph (yolo3.export.onnx) and its metadata
+(yolo3.export.metadata): classes, input size and NMS defaults come from it. Letterboxing
+and the result dicts are the TensorFlow detector's own (yolo3.inference.base).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from yolo3.defaults import NmsSettings
+from yolo3.errors import YoloError
+from yolo3.export.metadata import DETECTION, KEY, ExportInfo
+from yolo3.inference.base import DetectorBase, check_input_size
+
+OUTPUTS = ("boxes", "scores", "classes", "counts")
+
+
+def read_info(session, path: Path) -> ExportInfo:
+    return ExportInfo.from_json(session.get_modelmeta().custom_metadata_map.get(KEY),
+                                str(path))
+
+
+def open_session(path: Path):
+    """An ONNX Runtime CPU session; YoloError for files it cannot load."""
+    try:
+        import onnxruntime
+    except ImportError:
+        raise YoloError("running .onnx models needs onnxruntime: pip install onnxruntime"
+                        ) from None
+    if not Path(path).is_file():
+        raise YoloError(f"{path}: no such model file")
+    options = onnxruntime.SessionOptions()
+    options.log_severity_level = 3  # errors only: its warnings are not the user's business
+    try:
+        return onnxruntime.InferenceSession(str(path), options,
+                                            providers=["CPUExecutionProvider"])
+    except Exception as error:  # onnxruntime raises its own Fail/InvalidGraph types
+        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error)
+        raise YoloError(f"{path} is not a readable ONNX model ({first})") from None
+
+
+class OnnxDetector(DetectorBase):
+    """The detector API (yolo3.inference.base) over an exported detection graph.
+
+    ``input_size`` must be the exported one (None: take it); ``nms`` None: the file's
+    defaults. Its max_per_class may be at most the export's; class_agnostic must match.
+    """
+
+    def __init__(self, path: str | Path, input_size=None, nms: NmsSettings | None = None):
+        path = Path(path)
+        self.session = open_session(path)
+        info = read_info(self.session, path)
+        if info.graph != DETECTION:
+            raise YoloError(f"{path} holds only the raw head outputs (export.py --raw): "
+                            "export the detection graph to detect with it")
+        exported = tuple(info.input_size)
+        if input_size is not None and check_input_size(input_size) != exported:
+            raise YoloError(f"{path} was exported for {exported[0]}x{exported[1]} inputs, not "
+                            f"{input_size[0]}x{input_size[1]}: export again with "
+                            "--input_size to change it")
+        defaults = NmsSettings(info.nms["score"], info.nms["iou"],
+                               info.nms["max_per_class"], info.nms["class_agnostic"])
+        nms = nms or defaults
+        if nms.class_agnostic != defaults.class_agnostic:
+            raise YoloError(f"{path} was exported with class_agnostic="
+                            f"{defaults.class_agnostic}: export again to change it")
+        if nms.max_per_class > info.nms["max_per_class"]:
+            raise YoloError(f"{path} keeps at most {info.nms['max_per_class']} boxes per "
+                            f"class, not {nms.max_per_class}")
+        super().__init__(info.class_names, exported, nms, np.array(info.anchors))
+        self.info = info
+
+    def run(self, arrays: np.ndarray, letterboxes: np.ndarray):
+        boxes, scores, classes, counts = self.session.run(list(OUTPUTS), {
+            "images": np.ascontiguousarray(arrays, np.uint8),
+            "letterboxes": np.ascontiguousarray(letterboxes, np.float32),
+            "score_threshold": np.array(self.nms.score, np.float32),
+            "iou_threshold": np.array(self.nms.iou, np.float32)})
+        if self.nms.max_per_class < self.info.nms["max_per_class"]:
+            boxes, scores, classes, counts = _cut_per_class(boxes, scores, classes, counts,
+                                                            self.nms.max_per_class)
+        return boxes, scores, classes, counts
+
+
+def _cut_per_class(boxes, scores, classes, counts, limit: int):
+    """Keep each image's first ``limit`` rows of every class (rows are best-first)."""
+    out = [np.zeros_like(boxes), np.zeros_like(scores), np.zeros_like(classes)]
+    kept = np.zeros_like(counts)
+    for i, count in enumerate(counts):
+        seen: dict[int, int] = {}
+        rows = []
+        for row in range(int(count)):
+            c = int(classes[i, row])
+            seen[c] = seen.get(c, 0) + 1
+            if seen[c] <= limit:
+                rows.append(row)
+        kept[i] = len(rows)
+        for target, source in zip(out, (boxes, scores, classes)):
+            target[i, :len(rows)] = source[i, rows]
+    return (*out, kept)

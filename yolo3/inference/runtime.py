@@ -1,0 +1,40 @@
+"""Open a detector for any model file, choosing the runtime from the file: ONNX files
+(export.py) run in ONNX Runtime without importing TensorFlow; Keras files (.h5, .keras,
+keras-yolo3's) in TensorFlow."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from yolo3.defaults import NmsSettings
+from yolo3.errors import YoloError
+
+ONNX_SUFFIX = ".onnx"
+
+
+def is_onnx(model_path: str | Path) -> bool:
+    return Path(model_path).suffix.lower() == ONNX_SUFFIX
+
+
+def open_detector(model_path: str | Path, input_size=None, nms: NmsSettings | None = None,
+                  anchors_path=None, classes_path=None):
+    """A detector (yolo3.inference.base.DetectorBase) for ``model_path``.
+
+    ``input_size`` None: the exported size for ONNX, the default for Keras files.
+    ``anchors_path``/``classes_path`` apply to Keras files; exported files carry theirs.
+    """
+    if is_onnx(model_path):
+        if anchors_path or classes_path:
+            raise YoloError(f"{model_path} carries its own anchors and classes: "
+                            "--anchors_path and --classes_path apply to Keras models only")
+        from yolo3.inference.onnx_detector import OnnxDetector
+
+        return OnnxDetector(model_path, input_size, nms)
+    from yolo3.cli import quiet_tensorflow
+
+    quiet_tensorflow()  # before TensorFlow's first import, which the detector brings
+    from yolo3.defaults import DEFAULT_INPUT_SIZE
+    from yolo3.inference.detector import Detector, open_model
+
+    loaded = open_model(model_path, anchors_path=anchors_path, classes_path=classes_path)
+    return Detector(loaded, input_size or (DEFAULT_INPUT_SIZE, DEFAULT_INPUT_SIZE), nms)
