@@ -8,7 +8,7 @@
    4.x DNN's forward pass alone. Target ratio ≤ 0.8.
 3. yolov3-tiny-416: throughput of a batch of 8 vs one image at a time. Target ≥ 1.2.
 
-Needs onnxruntime and tf2onnx (requirements-dev.txt). Run from the repository root:
+Needs onnxruntime and tf2onnx (requirements.txt). Run from the repository root:
     python benchmarks/bench_inference.py [--runs 30]
 """
 

@@ -1,0 +1,127 @@
+#!/usr/bin/env python
+"""Exported ONNX models against the runtimes' own floor, measured side by side in one run
+(rounds alternate between the contenders; medians after warm-up), batch 1:
+
+1. yolov3-tiny-416 (real weights) and yolov3-416 (random weights in the official layout):
+   end-to-end detection of one in-memory PIL image through the exported detection graph
+   in ONNX Runtime (letterbox → runtime → boxes), against ONNX Runtime's bare fp32
+   forward of the same network (the --raw export, input already letterboxed). Target
+   ratio ≤ 1.05. The Keras/TensorFlow detector end to end, for reference.
+2. Cold start: `yolo_video.py --image` on the sample, process start to exit, with the
+   .onnx file vs the .h5 model.
+
+Run from the repository root:  python benchmarks/bench_export.py [--runs 30]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+REPO = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(REPO), str(REPO / "tests")]
+
+from yolo3.cli import inference_only_process  # noqa: E402
+
+inference_only_process()  # as yolo_video.py runs: this process never trains
+
+import numpy as np  # noqa: E402
+import onnxruntime  # noqa: E402
+from PIL import Image  # noqa: E402
+
+from helpers import SAMPLE, write_random_weights  # noqa: E402
+from yolo3.darknet import load_cfg  # noqa: E402
+from yolo3.defaults import NmsSettings  # noqa: E402
+from yolo3.download import fetch  # noqa: E402
+from yolo3.export.onnx import export_onnx  # noqa: E402
+from yolo3.inference.detector import Detector, open_model  # noqa: E402
+from yolo3.inference.images import letterbox  # noqa: E402
+from yolo3.inference.onnx_detector import OnnxDetector  # noqa: E402
+from yolo3.model.convert import darknet_to_keras  # noqa: E402
+
+SIZE = (416, 416)
+
+
+def timed(function, runs: int) -> list[float]:
+    out = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        function()
+        out.append((time.perf_counter() - start) * 1000)
+    return out
+
+
+def compare(model_path: Path, folder: Path, runs: int) -> dict[str, float]:
+    loaded = open_model(model_path)
+    raw, full = folder / f"{model_path.stem}-raw.onnx", folder / f"{model_path.stem}.onnx"
+    export_onnx(loaded, raw, SIZE, NmsSettings(), raw=True)
+    export_onnx(loaded, full, SIZE, NmsSettings())
+    image = Image.open(SAMPLE).convert("RGB")
+    canvas, _ = letterbox(image, SIZE)
+    pixels = canvas[None].astype(np.float32) / 255.0
+    bare = onnxruntime.InferenceSession(str(raw), providers=["CPUExecutionProvider"])
+    onnx_detector = OnnxDetector(full)
+    keras_detector = Detector(loaded, SIZE)
+    contenders = {"onnx bare forward": lambda: bare.run(None, {"input": pixels}),
+                  "onnx end to end": lambda: onnx_detector.detect(image),
+                  "keras end to end": lambda: keras_detector.detect(image)}
+    times = {name: [] for name in contenders}
+    for function in contenders.values():
+        timed(function, 5)  # warm-up
+    for _ in range(5):  # alternate, so drifts in machine speed hit every contender alike
+        for name, function in contenders.items():
+            times[name] += timed(function, max(1, runs // 5))
+    return {name: statistics.median(values) for name, values in times.items()}
+
+
+def cold_start(model: Path, output: Path) -> float:
+    start = time.perf_counter()
+    subprocess.run([sys.executable, str(REPO / "yolo_video.py"), "--image", "--model_path",
+                    str(model), "--input", str(SAMPLE), "--output", str(output)], check=True,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=REPO)
+    return time.perf_counter() - start
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=30)
+    args = parser.parse_args()
+    ok = True
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        tiny = folder / "yolov3-tiny.h5"
+        darknet_to_keras(REPO / "cfg/yolov3-tiny.cfg", fetch("yolov3-tiny", progress=False),
+                         tiny, log=lambda *a: None)
+        full = folder / "yolov3.h5"
+        weights = write_random_weights(folder / "yolov3.weights",
+                                       load_cfg(REPO / "cfg/yolov3.cfg"))
+        darknet_to_keras(REPO / "cfg/yolov3.cfg", weights, full, log=lambda *a: None)
+        print(f"{'ms, batch 1, medians':<44}{'onnx bare':>11}{'onnx e2e':>10}{'keras e2e':>11}"
+              f"{'e2e/bare':>10}{'target':>8}")
+        for name, path in (("yolov3-tiny-416", tiny), ("yolov3-416", full)):
+            result = compare(path, folder, args.runs)
+            ratio = result["onnx end to end"] / result["onnx bare forward"]
+            ok &= ratio <= 1.05
+            print(f"{name:<44}{result['onnx bare forward']:>11.1f}"
+                  f"{result['onnx end to end']:>10.1f}{result['keras end to end']:>11.1f}"
+                  f"{ratio:>10.2f}{'≤1.05':>8}")
+        onnx_file = folder / "yolov3-tiny.onnx"
+        starts = {"onnx": [], "h5": []}
+        for i in range(3):
+            starts["onnx"].append(cold_start(onnx_file, folder / f"cold-onnx-{i}.jpg"))
+            starts["h5"].append(cold_start(tiny, folder / f"cold-h5-{i}.jpg"))
+        onnx_start, h5_start = (statistics.median(starts[k]) for k in ("onnx", "h5"))
+        print(f"cold start, yolo_video.py --image (s, median of 3): .onnx {onnx_start:.2f}, "
+              f".h5 {h5_start:.2f} ({onnx_start / h5_start:.2f}×)")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
