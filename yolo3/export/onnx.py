@@ -38,9 +38,32 @@ def export_info(loaded, input_hw: tuple[int, int], nms: NmsSettings, graph: str,
 
 
 def export_onnx(loaded, output: Path, input_hw: tuple[int, int], nms: NmsSettings,
-                raw: bool = False, opset: int = DEFAULT_OPSET, source: str = "") -> ExportInfo:
+                raw: bool = False, opset: int = DEFAULT_OPSET, source: str = "",
+                calibration: list[tuple] | None = None,
+                calibration_source: str = "") -> ExportInfo:
     """Write ``loaded`` (a yolo3.inference.detector.LoadedModel) to ``output`` as ONNX,
-    atomically; returns the metadata it carries."""
+    atomically; returns the metadata it carries. ``calibration``: (images, letterboxes)
+    batches as DetectorBase.prepare makes them — the detection graph's convolutions are
+    then quantized to int8 (yolo3.export.quantize)."""
+    proto, info = onnx_model(loaded, input_hw, nms, raw, opset, source)
+    if calibration is not None:
+        from yolo3.export.quantize import quantize_int8
+
+        info = replace(info, extra={**info.extra, "quantization": {
+            "kind": "int8", "images": sum(len(batch[0]) for batch in calibration),
+            "calibration": calibration_source}})
+        _set_metadata(proto, info)
+        with atomic_output(Path(output)) as tmp:
+            quantize_int8(proto, tmp, calibration, nms)
+        return info
+    with atomic_output(Path(output)) as tmp:
+        tmp.write_bytes(proto.SerializeToString())
+    return info
+
+
+def onnx_model(loaded, input_hw: tuple[int, int], nms: NmsSettings, raw: bool, opset: int,
+               source: str):
+    """The ONNX ModelProto of ``loaded`` and its metadata (see :func:`export_onnx`)."""
     import tensorflow as tf
     import tf2onnx
 
@@ -63,12 +86,17 @@ def export_onnx(loaded, output: Path, input_hw: tuple[int, int], nms: NmsSetting
     _rename(proto, [i.name for i in proto.graph.input], [s.name for s in signature])
     _rename(proto, [o.name for o in proto.graph.output], names)
     info = export_info(loaded, input_hw, nms, RAW if raw else DETECTION, source)
+    _set_metadata(proto, info)
+    proto.producer_name = "keras-yolo3 toolkit export.py"
+    return proto, info
+
+
+def _set_metadata(proto, info: ExportInfo) -> None:
+    kept = [p for p in proto.metadata_props if p.key != KEY]
+    del proto.metadata_props[:]
+    proto.metadata_props.extend(kept)
     entry = proto.metadata_props.add()
     entry.key, entry.value = KEY, info.to_json()
-    proto.producer_name = "keras-yolo3 toolkit export.py"
-    with atomic_output(Path(output)) as tmp:
-        tmp.write_bytes(proto.SerializeToString())
-    return info
 
 
 def _rename(proto, old: list[str], new: list[str]) -> None:

@@ -24,8 +24,10 @@ def read_info(session, path: Path) -> ExportInfo:
                                 str(path))
 
 
-def open_session(path: Path):
-    """An ONNX Runtime CPU session; YoloError for files it cannot load."""
+def open_session(path: Path, spinning: bool = True):
+    """An ONNX Runtime CPU session; YoloError for files it cannot load. ``spinning``
+    False: idle worker threads sleep at once instead of spinning for the next call
+    (for several sessions or processes sharing few cores)."""
     try:
         import onnxruntime
     except ImportError:
@@ -35,6 +37,8 @@ def open_session(path: Path):
         raise YoloError(f"{path}: no such model file")
     options = onnxruntime.SessionOptions()
     options.log_severity_level = 3  # errors only: its warnings are not the user's business
+    if not spinning:
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     try:
         return onnxruntime.InferenceSession(str(path), options,
                                             providers=["CPUExecutionProvider"])
@@ -48,11 +52,13 @@ class OnnxDetector(DetectorBase):
 
     ``input_size`` must be the exported one (None: take it); ``nms`` None: the file's
     defaults. Its max_per_class may be at most the export's; class_agnostic must match.
+    ``spinning``: see :func:`open_session`.
     """
 
-    def __init__(self, path: str | Path, input_size=None, nms: NmsSettings | None = None):
+    def __init__(self, path: str | Path, input_size=None, nms: NmsSettings | None = None,
+                 spinning: bool = True):
         path = Path(path)
-        self.session = open_session(path)
+        self.session = open_session(path, spinning)
         info = read_info(self.session, path)
         if info.graph != DETECTION:
             raise YoloError(f"{path} holds only the raw head outputs (export.py --raw): "
