@@ -1,3 +1,4 @@
-"""Detection: images in and out (``images``), the compiled detection graph (``detector``,
-``postprocess``), and the image and video modes of yolo_video.py (``image_files``,
-``video``)."""
+"""Detection: images in and out (``images``), what every detector shares (``base``), the
+compiled TensorFlow detection graph (``detector``, ``postprocess``), exported ONNX files in
+ONNX Runtime (``onnx_detector``), the runtime chosen from the file (``runtime``), and the
+image and video modes of yolo_video.py (``image_files``, ``video``)."""

@@ -105,7 +105,8 @@ def detect_video(detector, source: str | int = 0, output_path: str | Path | None
                  show: bool | None = None, progress: bool = True) -> int:
     """Annotate every frame of ``source``; write them to ``output_path`` when given.
 
-    ``detector`` is a yolo3.inference.detector.Detector (the YOLO class holds one as ``.detector``).
+    ``detector`` is any yolo3.inference.base.DetectorBase (the YOLO class holds one as
+    ``.detector``): TensorFlow or ONNX Runtime.
     Returns the number of frames processed. Pressing q in the
     window or Ctrl-C stops early and keeps what was written.
     """
