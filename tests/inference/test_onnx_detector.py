@@ -15,7 +15,6 @@ from helpers import REPO, SAMPLE, user_env
 from yolo3.defaults import NmsSettings
 from yolo3.errors import YoloError
 from yolo3.inference.onnx_detector import OnnxDetector, _cut_per_class
-from yolo3.inference.runtime import open_detector
 
 
 def test_the_onnx_path_never_imports_tensorflow(tiny_onnx):
@@ -56,8 +55,6 @@ def test_settings_the_export_cannot_honour_are_refused(tiny_onnx, tiny_model):
         OnnxDetector(tiny_onnx, nms=NmsSettings(class_agnostic=True))
     with pytest.raises(YoloError, match="at most 100"):
         OnnxDetector(tiny_onnx, nms=NmsSettings(max_per_class=500))
-    with pytest.raises(YoloError, match="carries its own anchors and classes"):
-        open_detector(tiny_onnx, classes_path=REPO / "model_data/coco_classes.txt")
 
 
 def test_files_that_are_not_this_projects_exports(tmp_path, tiny_model):
