@@ -102,12 +102,12 @@ def main(argv=None) -> int:
 
     if args.model_path:  # the only path that needs TensorFlow
         inference_only_process()
-        from yolo3.inference.runtime import is_onnx, open_detector
+        from yolo3.inference.runtime import is_exported, open_detector
 
-        onnx = is_onnx(args.model_path)  # carries its classes: they must be the list's
+        exported = is_exported(args.model_path)  # carries its classes: they must be the list's
         detector = open_detector(args.model_path, args.model_image_size,
                                  replace(EVAL_NMS, iou=args.iou), args.anchors_path,
-                                 None if onnx else args.classes_path)
+                                 None if exported else args.classes_path)
         if detector.class_names != class_names:
             raise YoloError(f"{args.model_path} detects {detector.num_classes} classes "
                             f"({', '.join(detector.class_names[:3])}, ...), not those of "

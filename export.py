@@ -3,6 +3,7 @@
 
     python export.py MODEL OUTPUT.onnx [--input_size 416] [--raw] [--opset 17]
     python export.py MODEL OUTPUT.onnx --quantize int8 --calibration train_list.txt
+    python export.py MODEL OUTPUT_FOLDER [--input_size 416]         # a SavedModel
 
 The default export holds the whole detection graph, the same one the TensorFlow detector
 compiles: letterboxed uint8 images and their letterbox geometry (and the score and IoU
@@ -13,7 +14,9 @@ ONNX Runtime without TensorFlow. --raw exports only the network's head outputs (
 RGB in [0, 1] in), as upstream's keras2onnx export did, for runtimes that decode
 themselves (OpenCV DNN, for one). --quantize int8 quantizes the convolutions with ranges
 measured on up to --calibration_images images of a training-list file (letterboxed as
-inference does): about 0.6× the fp32 time on CPUs with VNNI.
+inference does): about 0.6× the fp32 time on CPUs with VNNI. An output without a suffix
+is a TensorFlow SavedModel folder for TF Serving: its serving_default signature takes
+encoded image bytes, its detect signature the ONNX export's inputs.
 """
 
 from __future__ import annotations
@@ -24,16 +27,17 @@ from pathlib import Path
 from yolo3.cli import ArgumentParser, image_size, positive_int, quiet_tensorflow, run
 from yolo3.errors import YoloError
 
-FORMATS = {".onnx": "onnx"}
+FORMATS = {".onnx": "onnx", "": "saved_model"}  # by the output's suffix
 
 
 def parse_args(argv):
     parser = ArgumentParser(description=__doc__.split("\n\n")[0],
-                            usage="%(prog)s [-h] [--format onnx] [--input_size SIZE] [--raw] "
-                                  "[--opset N] [--quantize int8 --calibration LIST] "
-                                  "model output")
+                            usage="%(prog)s [-h] [--format onnx|saved_model] "
+                                  "[--input_size SIZE] [--raw] [--opset N] "
+                                  "[--quantize int8 --calibration LIST] model output")
     parser.add_argument("model", type=Path, help="Keras model file (.h5, .keras)")
-    parser.add_argument("output", type=Path, help="the exported file (.onnx)")
+    parser.add_argument("output", type=Path,
+                        help="the exported file (.onnx) or SavedModel folder (no suffix)")
     parser.add_argument("--format", choices=sorted(set(FORMATS.values())),
                         help="default: from the output's suffix")
     parser.add_argument("--input_size", "--input-size", type=image_size,
@@ -63,8 +67,10 @@ def parse_args(argv):
     if args.format is None:
         args.format = FORMATS.get(args.output.suffix.lower())
         if args.format is None:
-            parser.error(f"{args.output}: unsupported format {args.output.suffix or '(none)'}"
-                         f"; supported: {', '.join(FORMATS)}")
+            parser.error(f"{args.output}: unsupported format {args.output.suffix}; supported: "
+                         ".onnx, or a folder name without a suffix for a SavedModel")
+    if args.format == "saved_model" and (args.raw or args.quantize or args.opset):
+        parser.error("--raw, --quantize and --opset apply to ONNX exports")
     return args
 
 
@@ -104,6 +110,8 @@ def main(argv=None) -> int:
 
     refuse_overwriting_inputs([args.output], [args.model, args.classes_path,
                                                args.anchors_path, args.calibration])
+    if args.format == "saved_model" and args.output.exists():
+        raise YoloError(f"{args.output} already exists: choose another folder or remove it")
     check_writable(args.output)
     calibration = (calibration_batches(args.calibration, args.calibration_images,
                                        args.input_size) if args.quantize else None)
@@ -112,10 +120,19 @@ def main(argv=None) -> int:
     from yolo3.export.onnx import DEFAULT_OPSET, export_onnx
     from yolo3.inference.detector import open_model
 
-    if args.model.suffix.lower() == ".onnx":
-        raise YoloError(f"{args.model} is already ONNX: export.py reads Keras models")
+    if args.model.suffix.lower() == ".onnx" or args.model.is_dir():
+        raise YoloError(f"{args.model} is already exported: export.py reads Keras models")
     loaded = open_model(args.model, args.anchors_path, args.classes_path)
     size = args.input_size or (DEFAULT_INPUT_SIZE, DEFAULT_INPUT_SIZE)
+    if args.format == "saved_model":
+        from yolo3.export.saved_model import export_saved_model
+
+        info = export_saved_model(loaded, args.output, size, NmsSettings(),
+                                  source=args.model.name)
+        print(f"Wrote the SavedModel {args.output} (serving_default: encoded image bytes; "
+              f"detect: letterboxed images; {size[0]}x{size[1]}, "
+              f"{len(info.class_names)} classes).")
+        return 0
     info = export_onnx(loaded, args.output, size, NmsSettings(), raw=args.raw,
                        opset=args.opset or DEFAULT_OPSET, source=args.model.name,
                        calibration=calibration, calibration_source=str(args.calibration))

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from helpers import REPO, SAMPLE, assert_one_line_error, run_script, tree_bytes
+from helpers import REPO, SAMPLE, assert_one_line_error, box_iou, run_script, tree_bytes
 from helpers import SAMPLE_GT_LINE as GT_LINE
 
 
@@ -47,7 +47,8 @@ def test_export_then_detect_and_evaluate_with_the_file(tmp_path, tiny_model):
 
 @pytest.mark.parametrize("args, phrases", [
     (["MODEL", "out.tflite"], ["unsupported format .tflite", ".onnx"]),
-    (["MODEL", "out"], ["unsupported format (none)"]),
+    (["MODEL", "out", "--raw"], ["apply to ONNX exports"]),
+    (["MODEL", "EXISTING"], ["already exists"]),
     (["missing.h5", "out.onnx"], ["missing.h5"]),
     (["MODEL", "MODEL"], ["MODEL"]),
     (["MODEL", "out.onnx", "--input_size", "100"], ["multiples of 32"]),
@@ -55,10 +56,10 @@ def test_export_then_detect_and_evaluate_with_the_file(tmp_path, tiny_model):
 def test_bad_input_is_one_line_and_writes_nothing(tmp_path, tiny_model, args, phrases):
     model = tmp_path / "model.h5"
     model.write_bytes(tiny_model.read_bytes())
+    (tmp_path / "existing" / "assets").mkdir(parents=True)  # an earlier export
     before = tree_bytes(tmp_path)
-    args = [str(model) if a == "MODEL" else str(tmp_path / a) if a.startswith(("out",
-                                                                               "missing"))
-            else a for a in args]
+    args = [str(model) if a == "MODEL" else str(tmp_path / "existing") if a == "EXISTING"
+            else str(tmp_path / a) if a.startswith(("out", "missing")) else a for a in args]
     result = run_script("export.py", *args)
     assert_one_line_error(result, *[str(model) if p == "MODEL" else p for p in phrases])
     assert tree_bytes(tmp_path) == before
@@ -82,3 +83,38 @@ def test_onnx_model_errors_are_one_line(tmp_path, tiny_onnx):
                         str(tiny_onnx), "--output_dir", str(tmp_path / "e"))
     assert_one_line_error(result, "detects 80 classes")
     assert not (tmp_path / "e").exists()
+
+
+def test_saved_model_export_serves_image_bytes_and_runs_behind_yolo(tmp_path, tiny_model):
+    import tensorflow as tf
+
+    folder = tmp_path / "tiny_saved_model"
+    result = run_script("export.py", str(tiny_model), str(folder))
+    assert result.returncode == 0, result.stderr
+    assert "Wrote the SavedModel" in result.stdout
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".partial")]
+    info = json.loads((folder / "assets.extra" / "yolo3.json").read_text())
+    assert info["input_size"] == [416, 416] and len(info["class_names"]) == 80
+
+    served = tf.saved_model.load(str(folder)).signatures["serving_default"]
+    out = served(image_bytes=tf.constant([SAMPLE.read_bytes()] * 2))
+    count = int(out["counts"][1])
+
+    from PIL import Image
+
+    from yolo import YOLO
+
+    image = Image.open(SAMPLE)
+    keras_found = YOLO(model_path=str(tiny_model)).detect(image)
+    saved_found = YOLO(model_path=str(folder)).detect(image)
+    # the detect signature: the Keras detector's graph on the same letterboxed input
+    assert [d["class_id"] for d in saved_found] == [d["class_id"] for d in keras_found]
+    for a, b in zip(saved_found, keras_found):
+        assert box_iou(a["box"], b["box"]) >= 0.99 and abs(a["score"] - b["score"]) <= 1e-3
+    # encoded bytes, letterboxed by TensorFlow's resize kernels: the same objects
+    assert count == len(keras_found)
+    order = sorted(range(count), key=lambda i: -float(out["scores"][1][i]))
+    for i, expected in zip(order, keras_found):
+        assert int(out["classes"][1][i]) == expected["class_id"]
+        assert box_iou(out["boxes"][1][i].numpy(), expected["box"]) >= 0.95
+        assert abs(float(out["scores"][1][i]) - expected["score"]) <= 0.02

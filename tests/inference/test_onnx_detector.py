@@ -14,7 +14,8 @@ from PIL import Image
 from helpers import REPO, SAMPLE, user_env
 from yolo3.defaults import NmsSettings
 from yolo3.errors import YoloError
-from yolo3.inference.onnx_detector import OnnxDetector, _cut_per_class
+from yolo3.inference.base import cut_per_class
+from yolo3.inference.onnx_detector import OnnxDetector
 
 
 def test_the_onnx_path_never_imports_tensorflow(tiny_onnx):
@@ -86,7 +87,7 @@ def test_cutting_each_class_keeps_its_best_rows():
     scores = np.array([[0.9, 0.8, 0.7, 0.6, 0.0], [0.5, 0.4, 0, 0, 0]], np.float32)
     classes = np.array([[1, 1, 2, 1, 0], [3, 3, 0, 0, 0]], np.int32)
     counts = np.array([4, 2])
-    b, s, c, n = _cut_per_class(boxes, scores, classes, counts, 1)
+    b, s, c, n = cut_per_class(boxes, scores, classes, counts, 1)
     assert n.tolist() == [2, 1]
     assert c[0, :2].tolist() == [1, 2] and s[0, :2].tolist() == pytest.approx([0.9, 0.7])
     assert b[0, 1].tolist() == boxes[0, 2].tolist() and c[1, 0] == 3

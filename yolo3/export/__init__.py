@@ -1,2 +1,3 @@
 """Exporting a trained model for other runtimes: ``metadata`` (what every exported file
-carries, TensorFlow-free) and ``onnx`` (the detection graph or the raw heads as ONNX)."""
+carries, TensorFlow-free), ``onnx`` (the detection graph or the raw heads as ONNX),
+``quantize`` (int8 ONNX) and ``saved_model`` (a SavedModel for TF Serving)."""

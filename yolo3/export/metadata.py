@@ -45,6 +45,28 @@ class ExportInfo:
     format_version: int = FORMAT_VERSION
     extra: dict = field(default_factory=dict)
 
+    def settings(self, where: str, input_size=None, nms=None):
+        """(input size, NMS settings) for running this export: the exported ones unless
+        given; YoloError for what the exported graph cannot do (another input size,
+        another class_agnostic, more boxes per class than it keeps)."""
+        from yolo3.defaults import NmsSettings
+
+        exported = tuple(self.input_size)
+        if input_size is not None and tuple(int(v) for v in input_size) != exported:
+            raise YoloError(f"{where} was exported for {exported[0]}x{exported[1]} inputs, "
+                            f"not {input_size[0]}x{input_size[1]}: export again with "
+                            "--input_size to change it")
+        defaults = NmsSettings(self.nms["score"], self.nms["iou"],
+                               self.nms["max_per_class"], self.nms["class_agnostic"])
+        nms = nms or defaults
+        if nms.class_agnostic != defaults.class_agnostic:
+            raise YoloError(f"{where} was exported with class_agnostic="
+                            f"{defaults.class_agnostic}: export again to change it")
+        if nms.max_per_class > defaults.max_per_class:
+            raise YoloError(f"{where} keeps at most {defaults.max_per_class} boxes per class, "
+                            f"not {nms.max_per_class}")
+        return exported, nms
+
     def to_json(self) -> str:
         values = asdict(self)
         values["outputs"] = values["outputs"] or OUTPUTS[self.graph]

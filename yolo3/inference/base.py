@@ -36,6 +36,22 @@ class DetectorBase:
         self.input_size = input_size
         self.nms = nms
 
+    def init_from_export(self, info, where: str, input_size, nms: NmsSettings | None) -> None:
+        """Classes, anchors, input size and NMS settings from an exported model's metadata
+        (yolo3.export.metadata.ExportInfo), checked against what its graph can do."""
+        if input_size is not None:
+            check_input_size(input_size)
+        size, nms = info.settings(where, input_size, nms)
+        DetectorBase.__init__(self, info.class_names, size, nms, np.array(info.anchors))
+        self.info = info
+
+    def within_class_limit(self, boxes, scores, classes, counts):
+        """An exported graph's outputs with at most this detector's max_per_class rows of
+        each class (the graph keeps up to the export's)."""
+        if self.nms.max_per_class < self.info.nms["max_per_class"]:
+            return cut_per_class(boxes, scores, classes, counts, self.nms.max_per_class)
+        return boxes, scores, classes, counts
+
     @property
     def num_classes(self) -> int:
         return len(self.class_names)
@@ -89,3 +105,22 @@ class DetectorBase:
 
     def detect(self, image: Image.Image | np.ndarray) -> list[dict]:
         return self.detect_batch([image])[0]
+
+
+def cut_per_class(boxes, scores, classes, counts, limit: int):
+    """Keep each image's first ``limit`` rows of every class (rows are best-first): for
+    graphs exported with a higher per-class limit, greedy NMS keeps the same first rows."""
+    out = [np.zeros_like(boxes), np.zeros_like(scores), np.zeros_like(classes)]
+    kept = np.zeros_like(counts)
+    for i, count in enumerate(counts):
+        seen: dict[int, int] = {}
+        rows = []
+        for row in range(int(count)):
+            c = int(classes[i, row])
+            seen[c] = seen.get(c, 0) + 1
+            if seen[c] <= limit:
+                rows.append(row)
+        kept[i] = len(rows)
+        for target, source in zip(out, (boxes, scores, classes)):
+            target[i, :len(rows)] = source[i, rows]
+    return (*out, kept)

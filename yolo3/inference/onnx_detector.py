@@ -14,7 +14,7 @@ import numpy as np
 from yolo3.defaults import NmsSettings
 from yolo3.errors import YoloError
 from yolo3.export.metadata import DETECTION, KEY, ExportInfo
-from yolo3.inference.base import DetectorBase, check_input_size
+from yolo3.inference.base import DetectorBase
 
 OUTPUTS = ("boxes", "scores", "classes", "counts")
 
@@ -63,22 +63,7 @@ class OnnxDetector(DetectorBase):
         if info.graph != DETECTION:
             raise YoloError(f"{path} holds only the raw head outputs (export.py --raw): "
                             "export the detection graph to detect with it")
-        exported = tuple(info.input_size)
-        if input_size is not None and check_input_size(input_size) != exported:
-            raise YoloError(f"{path} was exported for {exported[0]}x{exported[1]} inputs, not "
-                            f"{input_size[0]}x{input_size[1]}: export again with "
-                            "--input_size to change it")
-        defaults = NmsSettings(info.nms["score"], info.nms["iou"],
-                               info.nms["max_per_class"], info.nms["class_agnostic"])
-        nms = nms or defaults
-        if nms.class_agnostic != defaults.class_agnostic:
-            raise YoloError(f"{path} was exported with class_agnostic="
-                            f"{defaults.class_agnostic}: export again to change it")
-        if nms.max_per_class > info.nms["max_per_class"]:
-            raise YoloError(f"{path} keeps at most {info.nms['max_per_class']} boxes per "
-                            f"class, not {nms.max_per_class}")
-        super().__init__(info.class_names, exported, nms, np.array(info.anchors))
-        self.info = info
+        self.init_from_export(info, str(path), input_size, nms)
 
     def run(self, arrays: np.ndarray, letterboxes: np.ndarray):
         boxes, scores, classes, counts = self.session.run(list(OUTPUTS), {
@@ -86,25 +71,4 @@ class OnnxDetector(DetectorBase):
             "letterboxes": np.ascontiguousarray(letterboxes, np.float32),
             "score_threshold": np.array(self.nms.score, np.float32),
             "iou_threshold": np.array(self.nms.iou, np.float32)})
-        if self.nms.max_per_class < self.info.nms["max_per_class"]:
-            boxes, scores, classes, counts = _cut_per_class(boxes, scores, classes, counts,
-                                                            self.nms.max_per_class)
-        return boxes, scores, classes, counts
-
-
-def _cut_per_class(boxes, scores, classes, counts, limit: int):
-    """Keep each image's first ``limit`` rows of every class (rows are best-first)."""
-    out = [np.zeros_like(boxes), np.zeros_like(scores), np.zeros_like(classes)]
-    kept = np.zeros_like(counts)
-    for i, count in enumerate(counts):
-        seen: dict[int, int] = {}
-        rows = []
-        for row in range(int(count)):
-            c = int(classes[i, row])
-            seen[c] = seen.get(c, 0) + 1
-            if seen[c] <= limit:
-                rows.append(row)
-        kept[i] = len(rows)
-        for target, source in zip(out, (boxes, scores, classes)):
-            target[i, :len(rows)] = source[i, rows]
-    return (*out, kept)
+        return self.within_class_limit(boxes, scores, classes, counts)

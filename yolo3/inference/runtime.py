@@ -1,6 +1,6 @@
 """Open a detector for any model file, choosing the runtime from the file: ONNX files
-(export.py) run in ONNX Runtime without importing TensorFlow; Keras files (.h5, .keras,
-keras-yolo3's) in TensorFlow."""
+(export.py) run in ONNX Runtime without importing TensorFlow; SavedModel folders
+(export.py) and Keras files (.h5, .keras, keras-yolo3's) in TensorFlow."""
 
 from __future__ import annotations
 
@@ -16,6 +16,13 @@ def is_onnx(model_path: str | Path) -> bool:
     return Path(model_path).suffix.lower() == ONNX_SUFFIX
 
 
+def is_exported(model_path: str | Path) -> bool:
+    """An export.py file or folder: it carries its own input size, classes and anchors."""
+    from yolo3.inference.saved_model_detector import is_saved_model
+
+    return is_onnx(model_path) or is_saved_model(model_path)
+
+
 def open_detector(model_path: str | Path, input_size=None, nms: NmsSettings | None = None,
                   anchors_path=None, classes_path=None):
     """A detector (yolo3.inference.base.DetectorBase) for ``model_path``.
@@ -23,10 +30,16 @@ def open_detector(model_path: str | Path, input_size=None, nms: NmsSettings | No
     ``input_size`` None: the exported size for ONNX, the default for Keras files.
     ``anchors_path``/``classes_path`` apply to Keras files; exported files carry theirs.
     """
+    from yolo3.inference.saved_model_detector import is_saved_model
+
+    if is_exported(model_path) and (anchors_path or classes_path):
+        raise YoloError(f"{model_path} carries its own anchors and classes: "
+                        "--anchors_path and --classes_path apply to Keras models only")
+    if is_saved_model(model_path):
+        from yolo3.inference.saved_model_detector import SavedModelDetector
+
+        return SavedModelDetector(model_path, input_size, nms)
     if is_onnx(model_path):
-        if anchors_path or classes_path:
-            raise YoloError(f"{model_path} carries its own anchors and classes: "
-                            "--anchors_path and --classes_path apply to Keras models only")
         from yolo3.inference.onnx_detector import OnnxDetector
 
         return OnnxDetector(model_path, input_size, nms)

@@ -1,0 +1,50 @@
+"""Detection with a SavedModel folder written by export.py, through its ``detect``
+signature (the same graph as the TensorFlow detector), letterboxing as inference does."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from yolo3.defaults import NmsSettings
+from yolo3.errors import YoloError
+from yolo3.export.metadata import ExportInfo
+from yolo3.inference.base import DetectorBase
+
+
+def is_saved_model(path: str | Path) -> bool:
+    return Path(path).is_dir() and (Path(path) / "saved_model.pb").is_file()
+
+
+class SavedModelDetector(DetectorBase):
+    """The detector API over an exported SavedModel (settings as OnnxDetector's)."""
+
+    def __init__(self, path: str | Path, input_size=None, nms: NmsSettings | None = None):
+        from yolo3.cli import quiet_tensorflow
+        from yolo3.export.saved_model import METADATA_FILE
+
+        path = Path(path)
+        metadata = path / METADATA_FILE
+        info = ExportInfo.from_json(metadata.read_text() if metadata.is_file() else None,
+                                    str(path))
+        quiet_tensorflow()
+        import tensorflow as tf
+
+        try:
+            self.graph = tf.saved_model.load(str(path)).signatures["detect"]
+        except (OSError, ValueError, KeyError, tf.errors.OpError) as error:
+            first = (str(error).strip().splitlines() or [type(error).__name__])[0]
+            raise YoloError(f"{path} is not a readable SavedModel export ({first})") from None
+        self.init_from_export(info, str(path), input_size, nms)
+
+    def run(self, arrays: np.ndarray, letterboxes: np.ndarray):
+        import tensorflow as tf
+
+        out = self.graph(images=tf.constant(arrays, tf.uint8),
+                         letterboxes=tf.constant(letterboxes, tf.float32),
+                         score_threshold=tf.constant(self.nms.score, tf.float32),
+                         iou_threshold=tf.constant(self.nms.iou, tf.float32))
+        boxes, scores, classes, counts = (out[k].numpy() for k in ("boxes", "scores",
+                                                                    "classes", "counts"))
+        return self.within_class_limit(boxes, scores, classes, counts)
