@@ -95,24 +95,6 @@ def test_a_short_run_leaves_a_self_contained_model(tmp_path, shapes_export):
     assert isinstance(yolo.detect_image(__import__("PIL.Image").Image.open(SAMPLE)).size, tuple)
 
 
-def test_resume_continues_at_the_right_epoch_and_learning_rate(tmp_path, shapes_export):
-    out = tmp_path / "out"
-    train(smoke_settings(shapes_export, out, epochs=2, learning_rate=3e-4, evaluate=False,
-                         recipe="keras-yolo3"))
-    state = json.loads((out / "checkpoints" / "state.json").read_text())
-    assert state["epoch"] == 2 and state["learning_rate"] == pytest.approx(3e-4)
-    lines = []
-    summary = train(smoke_settings(shapes_export, out, epochs=3, learning_rate=9e-3,
-                                   resume=True, evaluate=False, log=lines.append,
-                                   recipe="keras-yolo3"))
-    assert summary["epochs_run"] == 1
-    assert any("Resuming after epoch 2 at learning rate 0.0003" in line for line in lines)
-    with open(out / "training_log.csv") as f:
-        rows = list(csv.DictReader(f))
-    assert [int(r["epoch"]) for r in rows] == [0, 1, 2]
-    assert float(rows[2]["learning_rate"]) == pytest.approx(3e-4)
-
-
 def test_resume_without_checkpoint(tmp_path, shapes_export):
     with pytest.raises(YoloError, match="no checkpoint"):
         train(smoke_settings(shapes_export, tmp_path / "none", resume=True))
@@ -274,8 +256,17 @@ def test_resume_continues_the_same_trajectory(tmp_path, shapes_export, recipe):
     assert json.loads((tmp_path / "parts" / "checkpoints" / "state.json").read_text())[
         "epoch"] == 2
     lines = []
-    run(tmp_path / "parts", resume=True, log=lines.append)
+    summary = run(tmp_path / "parts", resume=True, log=lines.append)
+    assert summary["epochs_run"] == 1
     assert any(line.startswith("Restored the optimizer's state (step ") for line in lines)
+    state_lr = json.loads((tmp_path / "whole" / "checkpoints" / "state.json").read_text())
+    with open(tmp_path / "parts" / "training_log.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert [int(r["epoch"]) for r in rows] == [0, 1, 2]  # the resumed run appends
+    assert float(rows[2]["learning_rate"]) == pytest.approx(state_lr["learning_rate"])
+    if recipe == "keras-yolo3":
+        assert any(line.startswith("Resuming after epoch 2 at learning rate 0.001")
+                   for line in lines)
     whole, parts = final_weights(tmp_path / "whole"), final_weights(tmp_path / "parts")
     assert np.linalg.norm(whole - parts) <= 1e-6 * np.linalg.norm(whole)
 
@@ -423,3 +414,17 @@ def test_the_averaged_weights_are_validated_and_saved(tmp_path, shapes_export):
 
     assert val_loss(model) == pytest.approx(logged, rel=1e-4)
     assert val_loss(raw_model) != pytest.approx(logged, rel=1e-4)
+
+
+def test_resume_drops_the_rows_of_epochs_it_repeats(tmp_path):
+    from yolo3.training.outputs import resume_logs
+
+    (tmp_path / "training_log.csv").write_text(
+        "epoch,loss\n" + "".join(f"{e},{e / 10}\n" for e in range(4)))
+    (tmp_path / "map_log.csv").write_text(
+        "epoch,voc_map50,coco_map,seconds\n" + "".join(f"{e},0.5,0.2,1\n" for e in (1, 2, 3)))
+    resume_logs(tmp_path, 2)  # two epochs saved; the third's rows were written, its state not
+    assert (tmp_path / "training_log.csv").read_text() == "epoch,loss\n0,0.0\n1,0.1\n"
+    assert (tmp_path / "map_log.csv").read_text().splitlines()[1:] == ["1,0.5,0.2,1",
+                                                                       "2,0.5,0.2,1"]
+    resume_logs(tmp_path / "nothing-here", 2)  # no logs yet: nothing to do

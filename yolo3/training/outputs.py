@@ -19,6 +19,21 @@ def resume_state(checkpoints: Path) -> dict | None:
     return json.loads(state_file.read_text())
 
 
+def resume_logs(out: Path, epochs_done: int) -> None:
+    """Drop the log rows of epochs after ``epochs_done`` (an interrupted epoch's row may
+    be written before its resume state), so the resumed run's rows follow on once."""
+    for name, first_column_of_next in (("training_log.csv", epochs_done),  # 0-based
+                                       ("map_log.csv", epochs_done + 1)):  # 1-based
+        path = out / name
+        if not path.is_file():
+            continue
+        header, *rows = path.read_text().splitlines(keepends=True)
+        kept = [row for row in rows
+                if row.strip() and int(row.split(",", 1)[0]) < first_column_of_next]
+        if len(kept) != len(rows):
+            write_text_atomic(path, header + "".join(kept))
+
+
 def restore_optimizer_state(trainer, checkpoints: Path) -> int | None:
     """Load the saved optimizer variables (step count, moments) into the compiled
     ``trainer``'s optimizer, built for its trainable variables now. Returns the restored

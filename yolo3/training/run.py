@@ -30,6 +30,7 @@ from yolo3.training.callbacks import (
 from yolo3.training.outputs import (
     evaluation_detector,
     restore_optimizer_state,
+    resume_logs,
     resume_state,
     validation_metrics,
     write_outputs,
@@ -169,6 +170,8 @@ class Stages:
         self.saver = StateSaver(checkpoints, self.monitor,
                                 self.state.get("best") if self.state else None)
         self.guard = NonFiniteGuard()
+        if self.state is not None:
+            resume_logs(out, self.state["epoch"])
         self.csv_log = keras.callbacks.CSVLogger(str(out / "training_log.csv"),
                                                  append=self.start > 0)
         if self.state is None:
@@ -179,10 +182,11 @@ class Stages:
         best_loss = [] if self.recipe.scheduled else [keras.callbacks.ModelCheckpoint(
             str(checkpoints / BEST), monitor=self.monitor, save_best_only=True,
             save_weights_only=True, initial_value_threshold=self.saver.best)]
-        return [self.guard, LearningRateLogger(), self.saver, *best_loss,
+        # the epoch's row is written before its resume state: a run stopped in between
+        # repeats the epoch, and resume_logs drops the row it had already written
+        return [self.guard, LearningRateLogger(), self.csv_log, self.saver, *best_loss,
                 *self._map_evaluator(out, checkpoints / BEST if self.recipe.scheduled
                                      else None),
-                self.csv_log,
                 keras.callbacks.TensorBoard(str(out / "logs")),
                 self.reporter]
 
