@@ -81,7 +81,8 @@ def calibration_batches(path: Path, limit: int, input_size) -> list[tuple]:
 
     from yolo3.data.annotations import read_lines
     from yolo3.defaults import DEFAULT_INPUT_SIZE
-    from yolo3.inference.images import letterbox, load_image
+    from yolo3.inference.base import letterbox_batch
+    from yolo3.inference.images import load_image
 
     lines = read_lines(path)
     if not lines:
@@ -91,11 +92,9 @@ def calibration_batches(path: Path, limit: int, input_size) -> list[tuple]:
     batches, unreadable = [], 0
     for index in picks:
         try:
-            canvas, geometry = letterbox(load_image(lines[index].path), size)
+            batches.append(letterbox_batch([load_image(lines[index].path)], size))
         except YoloError:
             unreadable += 1
-            continue
-        batches.append((canvas[None], geometry.as_array()[None].astype(np.float32)))
     if not batches:
         raise YoloError(f"none of the {len(picks)} images chosen from {path} could be read")
     if unreadable:

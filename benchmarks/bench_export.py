@@ -43,6 +43,7 @@ from yolo3.darknet import load_cfg  # noqa: E402
 from yolo3.defaults import NmsSettings  # noqa: E402
 from yolo3.download import fetch  # noqa: E402
 from yolo3.export.onnx import export_onnx  # noqa: E402
+from yolo3.inference.base import letterbox_batch  # noqa: E402
 from yolo3.inference.detector import Detector, open_model  # noqa: E402
 from yolo3.inference.images import letterbox  # noqa: E402
 from yolo3.inference.onnx_detector import OnnxDetector  # noqa: E402
@@ -64,11 +65,7 @@ def calibration_batches(image: Image.Image) -> list[tuple]:
     w, h = image.size
     pictures = [image, image.transpose(Image.Transpose.FLIP_LEFT_RIGHT)] + [
         image.crop((x, y, x + w // 2, y + h // 2)) for x in (0, w // 2) for y in (0, h // 2)]
-    out = []
-    for picture in pictures:
-        canvas, geometry = letterbox(picture, SIZE)
-        out.append((canvas[None], geometry.as_array()[None].astype(np.float32)))
-    return out
+    return [letterbox_batch([picture], SIZE) for picture in pictures]
 
 
 def compare(model_path: Path, folder: Path, runs: int) -> dict[str, float]:

@@ -21,7 +21,7 @@ import cv2
 import numpy as np
 
 from yolo3.data.augment import distort_colour
-from yolo3.inference.images import LETTERBOX_FILL, resize
+from yolo3.inference.images import LETTERBOX_FILL, Letterbox, letterbox, resize
 
 SCALE = 0.5  # zoom in [1 - SCALE, 1 + SCALE]
 TRANSLATE = 0.1  # shift up to this share of the input
@@ -40,8 +40,9 @@ def mosaic(samples: list[tuple[np.ndarray, np.ndarray]], input_hw: tuple[int, in
     join_y = int(rng.uniform(height / 2, 3 * height / 2))
     placed = []
     for quarter, (image, boxes) in enumerate(samples):
-        pixels, scale = _fit(image, input_hw)
-        h, w = pixels.shape[:2]
+        geometry = Letterbox((image.shape[1], image.shape[0]), (width, height))
+        pixels = resize(np.ascontiguousarray(image), geometry.resized_size)
+        (scale_x, scale_y), (w, h) = geometry.scale, geometry.resized_size
         # quarters 0..3: top-left, top-right, bottom-left, bottom-right of the join
         x0 = join_x - w if quarter in (0, 2) else join_x
         y0 = join_y - h if quarter in (0, 1) else join_y
@@ -49,8 +50,8 @@ def mosaic(samples: list[tuple[np.ndarray, np.ndarray]], input_hw: tuple[int, in
         cx1, cy1 = min(x0 + w, 2 * width), min(y0 + h, 2 * height)
         canvas[cy0:cy1, cx0:cx1] = pixels[cy0 - y0:cy1 - y0, cx0 - x0:cx1 - x0]
         moved = np.asarray(boxes, np.float32).reshape(-1, 5).copy()
-        moved[:, [0, 2]] = moved[:, [0, 2]] * scale + x0
-        moved[:, [1, 3]] = moved[:, [1, 3]] * scale + y0
+        moved[:, [0, 2]] = moved[:, [0, 2]] * scale_x + x0
+        moved[:, [1, 3]] = moved[:, [1, 3]] * scale_y + y0
         # clipped to the quarter's visible part, so a box cannot claim its neighbour's pixels
         moved[:, [0, 2]] = np.clip(moved[:, [0, 2]], cx0, cx1)
         moved[:, [1, 3]] = np.clip(moved[:, [1, 3]], cy0, cy1)
@@ -60,26 +61,14 @@ def mosaic(samples: list[tuple[np.ndarray, np.ndarray]], input_hw: tuple[int, in
 
 def single(image: np.ndarray, boxes: np.ndarray, input_hw: tuple[int, int],
            rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """One letterboxed image, scaled, shifted, flipped and colour-jittered."""
-    height, width = input_hw
-    pixels, scale = _fit(image, input_hw)
-    h, w = pixels.shape[:2]
-    canvas = np.full((height, width, 3), LETTERBOX_FILL, np.uint8)
-    dx, dy = (width - w) // 2, (height - h) // 2
-    canvas[dy:dy + h, dx:dx + w] = pixels
+    """One image letterboxed as inference does, then scaled, shifted, flipped and
+    colour-jittered."""
+    canvas, geometry = letterbox(image, input_hw)
+    (scale_x, scale_y), (dx, dy) = geometry.scale, geometry.offset
     moved = np.asarray(boxes, np.float32).reshape(-1, 5).copy()
-    moved[:, [0, 2]] = moved[:, [0, 2]] * scale + dx
-    moved[:, [1, 3]] = moved[:, [1, 3]] * scale + dy
+    moved[:, [0, 2]] = moved[:, [0, 2]] * scale_x + dx
+    moved[:, [1, 3]] = moved[:, [1, 3]] * scale_y + dy
     return _finish(canvas, moved, input_hw, rng)
-
-
-def _fit(image: np.ndarray, input_hw: tuple[int, int]) -> tuple[np.ndarray, float]:
-    """The image resized to fit the input, aspect kept, and the factor used."""
-    height, width = input_hw
-    scale = min(width / image.shape[1], height / image.shape[0])
-    size = (max(1, int(round(image.shape[1] * scale))), max(1, int(round(image.shape[0]
-                                                                         * scale))))
-    return resize(np.ascontiguousarray(image), size), scale
 
 
 def _finish(canvas: np.ndarray, boxes: np.ndarray, input_hw: tuple[int, int],

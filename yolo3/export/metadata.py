@@ -15,6 +15,7 @@ from yolo3.errors import YoloError
 KEY = "yolo3"
 FORMAT_VERSION = 1
 DETECTION, RAW = "detection", "raw"
+DETECTION_OUTPUTS = ("boxes", "scores", "classes", "counts")  # the detection graph's outputs
 LETTERBOX = ("aspect ratio kept, resized with pixel-area averaging (shrinking) or bicubic "
              "(growing), centred on grey (128, 128, 128); the letterboxes input packs "
              "scale_x, scale_y, offset_x, offset_y, image_w, image_h per image")

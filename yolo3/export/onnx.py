@@ -16,12 +16,11 @@ from dataclasses import replace
 from pathlib import Path
 
 from yolo3.defaults import NmsSettings
-from yolo3.export.metadata import DETECTION, KEY, RAW, ExportInfo
+from yolo3.export.metadata import DETECTION, DETECTION_OUTPUTS, KEY, RAW, ExportInfo
 from yolo3.files import atomic_output
 
 DEFAULT_OPSET = 17
 EXPORT_MAX_PER_CLASS = 100  # a ceiling: runtimes cut each class's list to their own limit
-DETECTION_OUTPUTS = ("boxes", "scores", "classes", "counts")
 
 
 def export_info(loaded, input_hw: tuple[int, int], nms: NmsSettings, graph: str,
@@ -70,14 +69,13 @@ def onnx_model(loaded, input_hw: tuple[int, int], nms: NmsSettings, raw: bool, o
     from yolo3.inference.detector import Detector, detection_signature
 
     nms = replace(nms, max_per_class=max(nms.max_per_class, EXPORT_MAX_PER_CLASS))
+    detector = Detector(loaded, input_hw, nms)  # its model has BatchNorm folded: fewer ops
     if raw:
-        detector = Detector(loaded, input_hw, nms)  # its folded model: fewer ops
         model = detector.model
         function = tf.function(lambda images: model(images, training=False))
         signature = [tf.TensorSpec((None, *input_hw, 3), tf.float32, name="input")]
         names = [loaded.config.layers[h.conv_index].name for h in loaded.config.heads]
     else:
-        detector = Detector(loaded, input_hw, nms)
         function = tf.function(detector._detect_graph)
         signature = detection_signature(input_hw)
         names = list(DETECTION_OUTPUTS)

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from yolo3.defaults import NmsSettings
 from yolo3.errors import YoloError
-from yolo3.export.metadata import DETECTION, KEY
+from yolo3.export.metadata import DETECTION, DETECTION_OUTPUTS, KEY
 from yolo3.inference.images import LETTERBOX_FILL
 
 METADATA_FILE = Path("assets.extra") / f"{KEY}.json"
@@ -43,7 +43,7 @@ def export_saved_model(loaded, output: Path, input_hw: tuple[int, int], nms: Nms
     module.model = detector.model  # tracks the variables the graph reads
 
     def named(outputs):
-        return dict(zip(("boxes", "scores", "classes", "counts"), outputs))
+        return dict(zip(DETECTION_OUTPUTS, outputs))
 
     @tf.function(input_signature=detection_signature(input_hw))
     def detect(images, letterboxes, score_threshold, iou_threshold):

@@ -16,6 +16,16 @@ from yolo3.errors import YoloError
 from yolo3.inference.images import letterbox, to_rgb
 
 
+def letterbox_batch(images: list[Image.Image | np.ndarray], input_hw: tuple[int, int]
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """Letterbox a batch: (B, h, w, 3) uint8 and (B, 6) float32 geometry rows
+    (Letterbox.PACKED), the inputs of every detection graph. Images are PIL images of any
+    mode, or RGB uint8 arrays (h, w, 3)."""
+    rgb = [image if isinstance(image, np.ndarray) else to_rgb(image) for image in images]
+    arrays, boxes = zip(*(letterbox(image, input_hw) for image in rgb))
+    return np.stack(arrays), np.stack([geometry.as_array() for geometry in boxes])
+
+
 def check_input_size(input_size) -> tuple[int, int]:
     height, width = (int(v) for v in input_size)
     if height % 32 or width % 32 or height <= 0 or width <= 0:
@@ -60,13 +70,8 @@ class DetectorBase:
         raise NotImplementedError
 
     def prepare(self, images: list[Image.Image | np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-        """Letterbox a batch: (B, h, w, 3) uint8 and (B, 6) geometry rows (Letterbox.PACKED).
-
-        Images are PIL images of any mode, or RGB uint8 arrays (h, w, 3).
-        """
-        rgb = [image if isinstance(image, np.ndarray) else to_rgb(image) for image in images]
-        arrays, boxes = zip(*(letterbox(image, self.input_size) for image in rgb))
-        return np.stack(arrays), np.stack([geometry.as_array() for geometry in boxes])
+        """:func:`letterbox_batch` at this detector's input size."""
+        return letterbox_batch(images, self.input_size)
 
     def detect_prepared(self, arrays: np.ndarray, letterboxes: np.ndarray) -> list[list[dict]]:
         boxes, scores, classes, counts = self.run(arrays, np.asarray(letterboxes, np.float32))

@@ -120,6 +120,8 @@ class Detector(DetectorBase):
                       else loaded.model)
         self._graph = tf.function(self._detect_graph,
                                   input_signature=detection_signature(self.input_size))
+        self._thresholds = (tf.constant(self.nms.score, tf.float32),
+                            tf.constant(self.nms.iou, tf.float32))
 
     def _detect_graph(self, images, letterboxes, score, iou):
         """uint8 images (B, h, w, 3) and their Letterbox rows (B, 6), NMS score and IoU
@@ -136,9 +138,7 @@ class Detector(DetectorBase):
         return non_max_suppression(boxes, scores, replace(self.nms, score=score, iou=iou))
 
     def run(self, arrays: np.ndarray, letterboxes: np.ndarray):
-        outputs = self._graph(tf.constant(arrays), tf.constant(letterboxes),
-                              tf.constant(self.nms.score, tf.float32),
-                              tf.constant(self.nms.iou, tf.float32))
+        outputs = self._graph(tf.constant(arrays), tf.constant(letterboxes), *self._thresholds)
         return [t.numpy() for t in outputs]
 
 

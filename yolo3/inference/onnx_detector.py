@@ -13,10 +13,8 @@ import numpy as np
 
 from yolo3.defaults import NmsSettings
 from yolo3.errors import YoloError
-from yolo3.export.metadata import DETECTION, KEY, ExportInfo
+from yolo3.export.metadata import DETECTION, DETECTION_OUTPUTS, KEY, ExportInfo
 from yolo3.inference.base import DetectorBase
-
-OUTPUTS = ("boxes", "scores", "classes", "counts")
 
 
 def read_info(session, path: Path) -> ExportInfo:
@@ -64,11 +62,11 @@ class OnnxDetector(DetectorBase):
             raise YoloError(f"{path} holds only the raw head outputs (export.py --raw): "
                             "export the detection graph to detect with it")
         self.init_from_export(info, str(path), input_size, nms)
+        self.thresholds = {"score_threshold": np.array(self.nms.score, np.float32),
+                           "iou_threshold": np.array(self.nms.iou, np.float32)}
 
     def run(self, arrays: np.ndarray, letterboxes: np.ndarray):
-        boxes, scores, classes, counts = self.session.run(list(OUTPUTS), {
+        boxes, scores, classes, counts = self.session.run(list(DETECTION_OUTPUTS), {
             "images": np.ascontiguousarray(arrays, np.uint8),
-            "letterboxes": np.ascontiguousarray(letterboxes, np.float32),
-            "score_threshold": np.array(self.nms.score, np.float32),
-            "iou_threshold": np.array(self.nms.iou, np.float32)})
+            "letterboxes": np.ascontiguousarray(letterboxes, np.float32), **self.thresholds})
         return self.within_class_limit(boxes, scores, classes, counts)

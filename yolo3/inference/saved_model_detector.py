@@ -9,7 +9,7 @@ import numpy as np
 
 from yolo3.defaults import NmsSettings
 from yolo3.errors import YoloError
-from yolo3.export.metadata import ExportInfo
+from yolo3.export.metadata import DETECTION_OUTPUTS, ExportInfo
 from yolo3.inference.base import DetectorBase
 
 
@@ -37,14 +37,13 @@ class SavedModelDetector(DetectorBase):
             first = (str(error).strip().splitlines() or [type(error).__name__])[0]
             raise YoloError(f"{path} is not a readable SavedModel export ({first})") from None
         self.init_from_export(info, str(path), input_size, nms)
+        self.thresholds = {"score_threshold": tf.constant(self.nms.score, tf.float32),
+                           "iou_threshold": tf.constant(self.nms.iou, tf.float32)}
 
     def run(self, arrays: np.ndarray, letterboxes: np.ndarray):
         import tensorflow as tf
 
         out = self.graph(images=tf.constant(arrays, tf.uint8),
-                         letterboxes=tf.constant(letterboxes, tf.float32),
-                         score_threshold=tf.constant(self.nms.score, tf.float32),
-                         iou_threshold=tf.constant(self.nms.iou, tf.float32))
-        boxes, scores, classes, counts = (out[k].numpy() for k in ("boxes", "scores",
-                                                                    "classes", "counts"))
+                         letterboxes=tf.constant(letterboxes, tf.float32), **self.thresholds)
+        boxes, scores, classes, counts = (out[k].numpy() for k in DETECTION_OUTPUTS)
         return self.within_class_limit(boxes, scores, classes, counts)

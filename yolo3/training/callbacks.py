@@ -14,6 +14,12 @@ import numpy as np
 from yolo3.files import atomic_output, write_text_atomic
 
 
+def save_weights_atomic(model: keras.Model, path: Path) -> None:
+    with atomic_output(path) as tmp:
+        tmp.unlink()  # Keras refuses to write over the placeholder
+        model.save_weights(tmp)
+
+
 def current_lr(model: keras.Model) -> float:
     return float(keras.ops.convert_to_numpy(model.optimizer.learning_rate))
 
@@ -69,9 +75,7 @@ class StateSaver(keras.callbacks.Callback):
         value = (logs or {}).get(self.monitor)
         if value is not None and (self.best is None or value < self.best):
             self.best = float(value)
-        with atomic_output(self.folder / "last.weights.h5") as tmp:
-            tmp.unlink()
-            self.model.save_weights(tmp)
+        save_weights_atomic(self.model, self.folder / "last.weights.h5")
         with atomic_output(self.folder / OPTIMIZER_STATE) as tmp, open(tmp, "wb") as f:
             np.savez(f, *[keras.ops.convert_to_numpy(v) for v in self.model.optimizer.variables])
         lr = current_lr(self.model)
@@ -129,11 +133,12 @@ class MapEvaluator(keras.callbacks.Callback):
                  best_path: Path | None = None):
         super().__init__()
         self.every, self.evaluate_now, self.path, self.log = every, evaluate_now, path, log
-        self.append, self.best_path = append, best_path
-        self.best = -1.0
+        self.best_path = best_path
+        self.text = "epoch,voc_map50,coco_map,seconds\n"
         if append and path.is_file():
-            rows = path.read_text().splitlines()[1:]
-            self.best = max((float(row.split(",")[1]) for row in rows), default=-1.0)
+            self.text = path.read_text()
+        rows = self.text.splitlines()[1:]
+        self.best = max((float(row.split(",")[1]) for row in rows), default=-1.0)
 
     def on_epoch_end(self, epoch, logs=None):
         last = epoch + 1 == self.params.get("epochs")
@@ -144,16 +149,11 @@ class MapEvaluator(keras.callbacks.Callback):
         seconds = time.perf_counter() - started
         if logs is not None:
             logs["val_map50"], logs["val_coco_map"] = metrics["voc_map50"], metrics["coco_map"]
-        rows = self.path.read_text() if self.append and self.path.is_file() else \
-            "epoch,voc_map50,coco_map,seconds\n"
-        self.append = True
-        rows += f"{epoch + 1},{metrics['voc_map50']:.6f},{metrics['coco_map']:.6f}," \
-                f"{seconds:.2f}\n"
-        write_text_atomic(self.path, rows)
+        self.text += f"{epoch + 1},{metrics['voc_map50']:.6f},{metrics['coco_map']:.6f}," \
+                     f"{seconds:.2f}\n"
+        write_text_atomic(self.path, self.text)
         if self.best_path is not None and metrics["voc_map50"] > self.best:
             self.best = metrics["voc_map50"]
-            with atomic_output(self.best_path) as tmp:
-                tmp.unlink()
-                self.model.save_weights(tmp)
+            save_weights_atomic(self.model, self.best_path)
         self.log(f"Epoch {epoch + 1}: validation mAP@0.5 {metrics['voc_map50']:.4f}, COCO AP "
                  f"{metrics['coco_map']:.4f} ({seconds:.1f} s)")
