@@ -90,12 +90,27 @@ def responsible_cells(centres: np.ndarray, grid_hw: tuple[int, int]) -> np.ndarr
 
 
 def _cells(grid_h, grid_w, dtype):
-    """(grid_h, grid_w, 1, 2) (column, row) of every cell."""
+    """(grid_h, grid_w, 1, 2) (column, row) of every cell: a constant for a static grid
+    (exported graphs then carry it instead of ops that rebuild it on every call)."""
     import tensorflow as tf
 
+    if isinstance(grid_h, int) and isinstance(grid_w, int):
+        cols, rows = np.meshgrid(np.arange(grid_w), np.arange(grid_h))
+        return tf.constant(np.stack([cols, rows], axis=-1)[:, :, None, :], dtype)
     cols = tf.cast(tf.range(grid_w), dtype)
     rows = tf.cast(tf.range(grid_h), dtype)
     return tf.stack(tf.meshgrid(cols, rows), axis=-1)[:, :, None, :]
+
+
+def _grid_size(raw):
+    """(grid_h, grid_w) of raw head outputs: ints where the shape is static, else tensors."""
+    import tensorflow as tf
+
+    height, width = raw.shape[1], raw.shape[2]
+    if height is not None and width is not None:
+        return int(height), int(width)
+    shape = tf.shape(raw)
+    return shape[1], shape[2]
 
 
 class HeadGeometry:
@@ -109,8 +124,7 @@ class HeadGeometry:
                  input_hw: tuple[int, int], scale_x_y: float = 1.0):
         import tensorflow as tf
 
-        shape = tf.shape(raw)
-        self.batch, self.grid_h, self.grid_w = shape[0], shape[1], shape[2]
+        self.grid_h, self.grid_w = _grid_size(raw)
         self.dtype = raw.dtype
         self.num_anchors, self.num_classes = len(anchors), num_classes
         self.cells = _cells(self.grid_h, self.grid_w, raw.dtype)
@@ -123,7 +137,7 @@ class HeadGeometry:
         """(B, gh, gw, A * (5 + C)) → (B, gh, gw, A, 5 + C) logits [t_xy, t_wh, t_o, t_c]."""
         import tensorflow as tf
 
-        return tf.reshape(raw, [self.batch, self.grid_h, self.grid_w, self.num_anchors,
+        return tf.reshape(raw, [-1, self.grid_h, self.grid_w, self.num_anchors,
                                 5 + self.num_classes])
 
     def decode(self, feats, max_log_size: float | None = None):
@@ -172,8 +186,8 @@ def decode_head(raw, anchors: np.ndarray, num_classes: int, input_hw: tuple[int,
     boxes = tf.concat([centre - size / 2, centre + size / 2], axis=-1)
     boxes = boxes * tf.concat([head.input_wh, head.input_wh], axis=0)
     scores = tf.sigmoid(feats[..., 4:5]) * tf.sigmoid(feats[..., 5:])
-    return (tf.reshape(boxes, [head.batch, -1, 4]),
-            tf.reshape(scores, [head.batch, -1, num_classes]))
+    rows = head.grid_h * head.grid_w * head.num_anchors
+    return tf.reshape(boxes, [-1, rows, 4]), tf.reshape(scores, [-1, rows, num_classes])
 
 
 def pairwise_iou_cxcywh(boxes, truths):

@@ -51,7 +51,8 @@ def test_the_file_carries_its_metadata(tiny_model, tiny_onnx):
                                                    "iou_threshold"]
     assert [o.name for o in proto.graph.output] == ["boxes", "scores", "classes", "counts"]
     detector = OnnxDetector(tiny_onnx)
-    assert detector.nms == NmsSettings(0.3, 0.45, 100, False)
+    assert detector.nms == NmsSettings(0.3, 0.45, 20, False)
+    assert info.graph_max_per_class == 100
     assert detector.input_size == (416, 416) and detector.num_classes == 80
 
 

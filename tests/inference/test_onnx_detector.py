@@ -49,6 +49,39 @@ def test_yolo_options_reach_the_exported_graph(tiny_onnx, tiny_yolo):
     assert strict.anchors.tolist() == tiny_yolo.anchors.tolist()
 
 
+def test_default_settings_are_the_keras_detectors(tiny_onnx, tiny_model):
+    """The graph keeps up to 100 boxes per class; the detector's default keeps what the
+    Keras detector keeps (20), so the default results are the same."""
+    from yolo3.inference.detector import Detector, open_model
+
+    image = Image.open(SAMPLE)
+    loose = NmsSettings(score=0.001)
+    exported = OnnxDetector(tiny_onnx, nms=loose).detect(image)
+    keras = Detector(open_model(tiny_model), nms=loose).detect(image)
+    per_class = np.bincount([d["class_id"] for d in exported])
+    assert per_class.max() == loose.max_per_class == 20
+    assert [d["class_id"] for d in exported] == [d["class_id"] for d in keras]
+    assert OnnxDetector(tiny_onnx).nms == NmsSettings()
+
+
+def test_cutting_each_class_matches_counting_row_by_row():
+    rng = np.random.default_rng(0)
+    classes = rng.integers(0, 6, (3, 200)).astype(np.int32)
+    scores = np.sort(rng.random((3, 200)).astype(np.float32))[:, ::-1].copy()
+    boxes = rng.random((3, 200, 4)).astype(np.float32)
+    counts = np.array([200, 57, 0])
+    b, s, c, n = cut_per_class(boxes, scores, classes, counts, 7)
+    for i, count in enumerate(counts):
+        seen, rows = {}, []
+        for row in range(count):
+            seen[classes[i, row]] = seen.get(classes[i, row], 0) + 1
+            if seen[classes[i, row]] <= 7:
+                rows.append(row)
+        assert n[i] == len(rows)
+        assert c[i, :n[i]].tolist() == classes[i, rows].tolist()
+        assert b[i, :n[i]].tolist() == boxes[i, rows].tolist()
+
+
 def test_settings_the_export_cannot_honour_are_refused(tiny_onnx, tiny_model):
     with pytest.raises(YoloError, match="exported for 416x416"):
         OnnxDetector(tiny_onnx, (320, 320))

@@ -17,7 +17,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from yolo3.inference.images import LETTERBOX_FILL, letterbox, resize
+from yolo3.inference.images import grey_canvas, letterbox, resize
 
 
 def _rand(rng: np.random.Generator, low: float = 0.0, high: float = 1.0) -> float:
@@ -54,7 +54,7 @@ def random(image: np.ndarray, boxes: np.ndarray, input_hw: tuple[int, int],
     dx = int(_rand(rng, 0, width - new_w))
     dy = int(_rand(rng, 0, height - new_h))
     resized = resize(image, (new_w, new_h))
-    canvas = np.full((height, width, 3), LETTERBOX_FILL, np.uint8)
+    canvas = grey_canvas(height, width)
     # paste with a possibly negative offset: copy only the overlapping part
     x0, y0 = max(dx, 0), max(dy, 0)
     x1, y1 = min(dx + new_w, width), min(dy + new_h, height)

@@ -21,7 +21,7 @@ import cv2
 import numpy as np
 
 from yolo3.data.augment import distort_colour
-from yolo3.inference.images import LETTERBOX_FILL, Letterbox, letterbox, resize
+from yolo3.inference.images import LETTERBOX_FILL, Letterbox, grey_canvas, letterbox, resize
 
 SCALE = 0.5  # zoom in [1 - SCALE, 1 + SCALE]
 TRANSLATE = 0.1  # shift up to this share of the input
@@ -35,7 +35,7 @@ def mosaic(samples: list[tuple[np.ndarray, np.ndarray]], input_hw: tuple[int, in
     if len(samples) != 4:
         raise ValueError("a mosaic takes four images")
     height, width = input_hw
-    canvas = np.full((2 * height, 2 * width, 3), LETTERBOX_FILL, np.uint8)
+    canvas = grey_canvas(2 * height, 2 * width)
     join_x = int(rng.uniform(width / 2, 3 * width / 2))
     join_y = int(rng.uniform(height / 2, 3 * height / 2))
     placed = []

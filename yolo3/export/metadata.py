@@ -37,14 +37,19 @@ class ExportInfo:
     anchors: list[list[float]]  # (width, height) in input pixels
     masks: list[list[int]]  # per head, coarse to fine
     scale_x_y: list[float]  # per head
-    nms: dict  # score, iou (the defaults; detection graphs take them as inputs),
-    #            max_per_class, class_agnostic (fixed in the graph)
+    nms: dict  # the defaults: score, iou (detection graphs take them as inputs),
+    #            max_per_class (runtimes cut to it), class_agnostic (fixed in the graph)
     source: str
     cfg: str  # the Darknet cfg of the network
     letterbox: str = LETTERBOX
     outputs: str = ""
     format_version: int = FORMAT_VERSION
     extra: dict = field(default_factory=dict)
+    graph_max_per_class: int = 0  # boxes per class the graph keeps (0: nms's max_per_class)
+
+    @property
+    def max_per_class_ceiling(self) -> int:
+        return self.graph_max_per_class or self.nms["max_per_class"]
 
     def settings(self, where: str, input_size=None, nms=None):
         """(input size, NMS settings) for running this export: the exported ones unless
@@ -63,8 +68,8 @@ class ExportInfo:
         if nms.class_agnostic != defaults.class_agnostic:
             raise YoloError(f"{where} was exported with class_agnostic="
                             f"{defaults.class_agnostic}: export again to change it")
-        if nms.max_per_class > defaults.max_per_class:
-            raise YoloError(f"{where} keeps at most {defaults.max_per_class} boxes per class, "
+        if nms.max_per_class > self.max_per_class_ceiling:
+            raise YoloError(f"{where} keeps at most {self.max_per_class_ceiling} boxes per class, "
                             f"not {nms.max_per_class}")
         return exported, nms
 

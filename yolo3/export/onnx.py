@@ -25,6 +25,8 @@ EXPORT_MAX_PER_CLASS = 100  # a ceiling: runtimes cut each class's list to their
 
 def export_info(loaded, input_hw: tuple[int, int], nms: NmsSettings, graph: str,
                 source: str) -> ExportInfo:
+    """The metadata of ``loaded`` exported with default settings ``nms``; detection graphs
+    keep up to EXPORT_MAX_PER_CLASS boxes per class whatever nms.max_per_class is."""
     config = loaded.config
     return ExportInfo(
         graph=graph, class_names=list(loaded.class_names), input_size=tuple(input_hw),
@@ -33,7 +35,8 @@ def export_info(loaded, input_hw: tuple[int, int], nms: NmsSettings, graph: str,
         scale_x_y=[float(h.scale_x_y) for h in config.heads],
         nms={"score": nms.score, "iou": nms.iou, "max_per_class": nms.max_per_class,
              "class_agnostic": nms.class_agnostic},
-        source=source, cfg=config.text)
+        source=source, cfg=config.text,
+        graph_max_per_class=max(nms.max_per_class, EXPORT_MAX_PER_CLASS))
 
 
 def export_onnx(loaded, output: Path, input_hw: tuple[int, int], nms: NmsSettings,
@@ -67,16 +70,16 @@ def onnx_model(loaded, input_hw: tuple[int, int], nms: NmsSettings, raw: bool, o
     import tf2onnx
 
     from yolo3.inference.detector import Detector, detection_signature
+    from yolo3.model.build import fold_batchnorm
 
-    nms = replace(nms, max_per_class=max(nms.max_per_class, EXPORT_MAX_PER_CLASS))
-    detector = Detector(loaded, input_hw, nms)  # its model has BatchNorm folded: fewer ops
-    if raw:
-        model = detector.model
+    graph_nms = replace(nms, max_per_class=max(nms.max_per_class, EXPORT_MAX_PER_CLASS))
+    if raw:  # BatchNorm folded: fewer ops; the input stays RGB in [0, 1]
+        model = fold_batchnorm(loaded.model, loaded.config, input_hw)
         function = tf.function(lambda images: model(images, training=False))
         signature = [tf.TensorSpec((None, *input_hw, 3), tf.float32, name="input")]
         names = [loaded.config.layers[h.conv_index].name for h in loaded.config.heads]
     else:
-        function = tf.function(detector._detect_graph)
+        function = tf.function(Detector(loaded, input_hw, graph_nms)._detect_graph)
         signature = detection_signature(input_hw)
         names = list(DETECTION_OUTPUTS)
     proto, _ = tf2onnx.convert.from_function(function, input_signature=signature,

@@ -58,7 +58,7 @@ class DetectorBase:
     def within_class_limit(self, boxes, scores, classes, counts):
         """An exported graph's outputs with at most this detector's max_per_class rows of
         each class (the graph keeps up to the export's)."""
-        if self.nms.max_per_class < self.info.nms["max_per_class"]:
+        if self.nms.max_per_class < self.info.max_per_class_ceiling:
             return cut_per_class(boxes, scores, classes, counts, self.nms.max_per_class)
         return boxes, scores, classes, counts
 
@@ -118,13 +118,13 @@ def cut_per_class(boxes, scores, classes, counts, limit: int):
     out = [np.zeros_like(boxes), np.zeros_like(scores), np.zeros_like(classes)]
     kept = np.zeros_like(counts)
     for i, count in enumerate(counts):
-        seen: dict[int, int] = {}
-        rows = []
-        for row in range(int(count)):
-            c = int(classes[i, row])
-            seen[c] = seen.get(c, 0) + 1
-            if seen[c] <= limit:
-                rows.append(row)
+        labels = classes[i, :int(count)]
+        order = np.argsort(labels, kind="stable")  # each class's rows, best first
+        sorted_labels = labels[order]
+        starts = np.searchsorted(sorted_labels, sorted_labels, side="left")
+        rank = np.empty(len(labels), np.int64)
+        rank[order] = np.arange(len(labels)) - starts  # each row's place within its class
+        rows = np.flatnonzero(rank < limit)
         kept[i] = len(rows)
         for target, source in zip(out, (boxes, scores, classes)):
             target[i, :len(rows)] = source[i, rows]

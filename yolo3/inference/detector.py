@@ -28,6 +28,7 @@ from yolo3.model.files import is_full_model, load_keras2_weights, load_model, re
 
 DEFAULT_ANCHORS = MODEL_DATA / "yolo_anchors.txt"
 DEFAULT_CLASSES = MODEL_DATA / "coco_classes.txt"
+PIXEL_SCALE = 1 / 255  # networks read RGB in [0, 1]
 
 
 @dataclass
@@ -116,8 +117,11 @@ class Detector(DetectorBase):
                          loaded.config.anchors)
         self.config = loaded.config
         foldable = fold and _has_darknet_names(loaded.model, loaded.config)
-        self.model = (fold_batchnorm(loaded.model, loaded.config, self.input_size) if foldable
-                      else loaded.model)
+        # a folded model takes pixel values 0..255 (the 1/255 rides in its first kernel:
+        # one pass over the image less); an unfolded one takes them / 255
+        self.model = (fold_batchnorm(loaded.model, loaded.config, self.input_size,
+                                     input_scale=PIXEL_SCALE) if foldable else loaded.model)
+        self.takes_pixels = foldable
         self._graph = tf.function(self._detect_graph,
                                   input_signature=detection_signature(self.input_size))
         self._thresholds = (tf.constant(self.nms.score, tf.float32),
@@ -127,7 +131,10 @@ class Detector(DetectorBase):
         """uint8 images (B, h, w, 3) and their Letterbox rows (B, 6), NMS score and IoU
         thresholds → boxes (B, K, 4) xyxy in original-image pixels, scores (B, K), class
         ids (B, K) int32, counts (B,)."""
-        outputs = self.model(tf.cast(images, tf.float32) / 255.0, training=False)
+        pixels = tf.cast(images, tf.float32)
+        if not self.takes_pixels:
+            pixels = pixels / 255.0
+        outputs = self.model(pixels, training=False)
         outputs = outputs if isinstance(outputs, (list, tuple)) else [outputs]
         decoded = [decode_head(raw, head.layer_anchors, self.config.num_classes,
                                self.input_size, head.scale_x_y)

@@ -165,6 +165,18 @@ def resize(pixels: np.ndarray, size: tuple[int, int]) -> np.ndarray:
                       else cv2.INTER_CUBIC)
 
 
+_FILL_PIXEL = np.array(LETTERBOX_FILL, np.uint8)
+
+
+def grey_canvas(height: int, width: int) -> np.ndarray:
+    """uint8 (height, width, 3) filled with LETTERBOX_FILL."""
+    # NumPy broadcasts a 3-value pixel element by element (≈0.5 ms at 416²): fill rows
+    # of whole pixels instead (≈0.01 ms)
+    canvas = np.empty((height, width * 3), dtype=np.uint8)
+    canvas[:] = np.tile(_FILL_PIXEL, width)
+    return canvas.reshape(height, width, 3)
+
+
 def letterbox(image: Image.Image | np.ndarray, input_hw: tuple[int, int]
               ) -> tuple[np.ndarray, Letterbox]:
     """Resize keeping the aspect ratio onto a grey canvas of the network input
@@ -179,7 +191,7 @@ def letterbox(image: Image.Image | np.ndarray, input_hw: tuple[int, int]
     geometry = Letterbox((pixels.shape[1], pixels.shape[0]), (width, height))
     (nw, nh), (dx, dy) = geometry.resized_size, geometry.offset
     resized = resize(pixels, (nw, nh))
-    canvas = np.full((height, width, 3), LETTERBOX_FILL, dtype=np.uint8)
+    canvas = grey_canvas(height, width)
     canvas[dy:dy + nh, dx:dx + nw] = resized
     return canvas, geometry
 

@@ -22,11 +22,12 @@ def undo_letterbox(boxes: tf.Tensor, letterboxes: tf.Tensor) -> tf.Tensor:
     """
     column = {name: i for i, name in enumerate(Letterbox.PACKED)}
 
-    def pair(x_name: str):  # (B, 1, 4): the x, y pair tiled for x_min, y_min, x_max, y_max
-        start = column[x_name]
-        return tf.tile(letterboxes[:, None, start:start + 2], [1, 1, 2])
+    def pair(x_name: str, y_name: str):  # (B, 1, 4): the x, y pair for both corners
+        order = [column[x_name], column[y_name]] * 2
+        return tf.gather(letterboxes, order, axis=1)[:, None, :]
 
-    scale, offset, limit = pair("scale_x"), pair("offset_x"), pair("image_w")
+    scale, offset = pair("scale_x", "scale_y"), pair("offset_x", "offset_y")
+    limit = pair("image_w", "image_h")
     return tf.clip_by_value((boxes - offset) / scale, 0.0, limit)
 
 

@@ -113,25 +113,33 @@ def get_darknet_weights(model: keras.Model, config: DarknetConfig) -> dict[int, 
 
 
 def fold_batchnorm(model: keras.Model, config: DarknetConfig,
-                   input_shape: tuple[int | None, int | None] | None = None) -> keras.Model:
+                   input_shape: tuple[int | None, int | None] | None = None,
+                   input_scale: float = 1.0) -> keras.Model:
     """An inference copy of ``model`` with each BatchNormalization folded into its conv.
 
     y = gamma * (conv(x) - mean) / sqrt(var + eps) + beta becomes conv'(x) + b' with
     kernel' = kernel * gamma / sqrt(var + eps) and b' = beta - mean * gamma / sqrt(var + eps),
     which lets TensorFlow fuse convolution, bias and LeakyReLU into one kernel.
     ``input_shape`` (height, width) fixes the input size (default: the model's own).
+    ``input_scale`` folds a constant factor on the input into the first convolution (which
+    reads the input, zero-padded: conv(s · x) = conv'(x) with kernel' = s · kernel), e.g.
+    1/255 for a copy that takes pixel values 0..255 without a division over the image.
     """
     shape = input_shape or tuple(model.input_shape[1:3])
     folded = build_model(config, shape, name=model.name, folded=True)
+    if input_scale != 1.0 and config.layers[0] is not config.convs[0]:
+        raise ValueError("input_scale needs a first layer that is a convolution")
     for conv in config.convs:
-        weights = model.get_layer(conv.name).get_weights()
+        kernel, *rest = model.get_layer(conv.name).get_weights()
+        if conv is config.convs[0]:
+            kernel = kernel.astype(np.float64) * input_scale
         target = folded.get_layer(conv.name)
         if not conv.batch_normalize:
-            target.set_weights(weights)
+            target.set_weights([kernel.astype(np.float32), *rest])
             continue
         bn = model.get_layer(conv.bn_name)
         gamma, beta, mean, variance = (w.astype(np.float64) for w in bn.get_weights())
         factor = gamma / np.sqrt(variance + bn.epsilon)
-        target.set_weights([(weights[0] * factor).astype(np.float32),
+        target.set_weights([(kernel * factor).astype(np.float32),
                             (beta - mean * factor).astype(np.float32)])
     return folded

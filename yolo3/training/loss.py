@@ -43,7 +43,7 @@ def head_loss(target: tf.Tensor, raw: tf.Tensor, true_boxes: tf.Tensor, anchors:
     true_offset, true_wh = head.encode(target[..., 0:2], target[..., 2:4])
     scale = 2.0 - target[..., 2:3] * target[..., 3:4]
 
-    predicted = tf.reshape(tf.concat([pred_xy, pred_wh], -1), [head.batch, -1, 4])
+    predicted = tf.reshape(tf.concat([pred_xy, pred_wh], -1), [tf.shape(pred_xy)[0], -1, 4])
     best_iou = tf.reduce_max(pairwise_iou_cxcywh(predicted, true_boxes), axis=-1)
     ignore = tf.reshape(tf.cast(best_iou < ignore_thresh, tf.float32), tf.shape(mask))
 
