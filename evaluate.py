@@ -34,6 +34,7 @@ from yolo3.cli import (
 )
 from yolo3.defaults import DEFAULT_INPUT_SIZE, NmsSettings
 from yolo3.errors import YoloError
+from yolo3.inference.runtime import RUNTIMES
 
 
 def parse_args(argv):
@@ -61,6 +62,9 @@ def parse_args(argv):
                         help=f"network input (default {DEFAULT_INPUT_SIZE}; an exported "
                              "model's own)")
     parser.add_argument("--batch_size", "--batch-size", type=int, default=8)
+    parser.add_argument("--runtime", choices=RUNTIMES,
+                        help="what runs --model_path (default: onnxruntime for .onnx files; "
+                             "openvino if installed)")
     parser.add_argument("--image_root", "--image-root", type=Path,
                         help="folder the list's relative image paths start from (default: "
                              "the current folder)")
@@ -102,12 +106,11 @@ def main(argv=None) -> int:
 
     if args.model_path:  # the only path that needs TensorFlow
         inference_only_process()
-        from yolo3.inference.runtime import is_exported, open_detector
+        from yolo3.inference.runtime import open_detector
 
-        exported = is_exported(args.model_path)  # carries its classes: they must be the list's
         detector = open_detector(args.model_path, args.model_image_size,
                                  replace(EVAL_NMS, iou=args.iou), args.anchors_path,
-                                 None if exported else args.classes_path)
+                                 args.classes_path, runtime=args.runtime)
         if detector.class_names != class_names:
             raise YoloError(f"{args.model_path} detects {detector.num_classes} classes "
                             f"({', '.join(detector.class_names[:3])}, ...), not those of "

@@ -34,6 +34,7 @@ class YOLO:
         "gpu_num": 1,
         "max_per_class": NmsSettings().max_per_class,
         "class_agnostic": NmsSettings().class_agnostic,
+        "runtime": None,  # for .onnx files: onnxruntime (None) or openvino
     }
 
     @classmethod
@@ -61,7 +62,8 @@ class YOLO:
         self.detector = open_detector(
             self.model_path, tuple(size) if size else None,
             NmsSettings(self.score, self.iou, int(self.max_per_class), bool(self.class_agnostic)),
-            anchors_path=kwargs.get("anchors_path"), classes_path=kwargs.get("classes_path"))
+            anchors_path=kwargs.get("anchors_path"), classes_path=kwargs.get("classes_path"),
+            runtime=self.runtime)
         self.class_names = self.detector.class_names
         self.anchors = self.detector.anchors
         self.model_image_size = self.detector.input_size

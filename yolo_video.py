@@ -27,9 +27,10 @@ from yolo3.cli import (
     run,
 )
 from yolo3.defaults import DEFAULT_INPUT_SIZE, NmsSettings
+from yolo3.inference.runtime import RUNTIMES
 
 YOLO_OPTIONS = ("model_path", "anchors_path", "classes_path", "gpu_num", "score", "iou",
-                "model_image_size", "max_per_class", "class_agnostic")
+                "model_image_size", "max_per_class", "class_agnostic", "runtime")
 
 
 def parse_args(argv):
@@ -56,6 +57,9 @@ def parse_args(argv):
                         help=f"network input, e.g. 416 or 320,608 (default {DEFAULT_INPUT_SIZE})")
     parser.add_argument("--max_per_class", "--max-per-class", dest="max_per_class", type=int,
                         help=f"boxes kept per class (default {NmsSettings().max_per_class})")
+    parser.add_argument("--runtime", choices=RUNTIMES,
+                        help="what runs the model (default: onnxruntime for .onnx files; "
+                             "openvino if installed)")
     parser.add_argument("--class_agnostic", "--class-agnostic", dest="class_agnostic",
                         action="store_true", help="suppress overlapping boxes across classes")
     parser.add_argument("--image", action="store_true", default=False,

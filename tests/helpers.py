@@ -188,3 +188,11 @@ def numpy_iou(a, b, kind):
     v = 4 / math.pi ** 2 * (math.atan(b[2] / b[3]) - math.atan(a[2] / a[3])) ** 2
     alpha = v / ((1 - iou) + v) if v else 0.0
     return iou - rho2 / (cw ** 2 + ch ** 2) - alpha * v
+
+
+def assert_same_detections(ours, theirs, score_tolerance=1e-3):
+    """Same classes in the same order, boxes with IoU ≥ 0.99, scores within a tolerance."""
+    assert [d["class_id"] for d in ours] == [d["class_id"] for d in theirs]
+    for a, b in zip(ours, theirs):
+        assert box_iou(a["box"], b["box"]) >= 0.99
+        assert abs(a["score"] - b["score"]) <= score_tolerance

@@ -8,20 +8,13 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from helpers import SAMPLE, box_iou, relative_error
+from helpers import SAMPLE, assert_same_detections, relative_error
 from yolo3.defaults import NmsSettings
 from yolo3.export.metadata import DETECTION, KEY, RAW, ExportInfo
 from yolo3.export.onnx import export_onnx
 from yolo3.inference.detector import Detector, open_model
 from yolo3.inference.images import letterbox
 from yolo3.inference.onnx_detector import OnnxDetector
-
-
-def assert_same_detections(ours, theirs, score_tolerance=1e-3):
-    assert [d["class_id"] for d in ours] == [d["class_id"] for d in theirs]
-    for a, b in zip(ours, theirs):
-        assert box_iou(a["box"], b["box"]) >= 0.99
-        assert abs(a["score"] - b["score"]) <= score_tolerance
 
 
 @pytest.mark.parametrize("nms", [NmsSettings(), NmsSettings(score=0.05, iou=0.3),

@@ -111,8 +111,27 @@ def test_files_that_are_not_this_projects_exports(tmp_path, tiny_model):
     del proto.metadata_props[:]
     bare = tmp_path / "bare.onnx"
     onnx.save(proto, str(bare))
-    with pytest.raises(YoloError, match="carries no yolo3 metadata"):
-        OnnxDetector(bare)
+    with pytest.raises(YoloError, match="no yolo3 metadata and is not a detection graph"):
+        OnnxDetector(bare, classes_path=REPO / "model_data/coco_classes.txt")
+
+
+def test_a_detection_graph_without_metadata_runs_with_a_classes_file(tmp_path, tiny_onnx):
+    """Like keras-yolo3's files: the classes come from --classes_path."""
+    import onnx
+
+    proto = onnx.load(str(tiny_onnx))
+    del proto.metadata_props[:]
+    stripped = tmp_path / "stripped.onnx"
+    onnx.save(proto, str(stripped))
+    with pytest.raises(YoloError, match="no yolo3 metadata: give --classes_path"):
+        OnnxDetector(stripped)
+    classes = REPO / "model_data/coco_classes.txt"
+    image = Image.open(SAMPLE)
+    detector = OnnxDetector(stripped, classes_path=classes,
+                            anchors_path=REPO / "model_data/tiny_yolo_anchors.txt")
+    assert detector.input_size == (416, 416) and detector.anchors.shape == (6, 2)
+    assert detector.detect(image) == OnnxDetector(tiny_onnx).detect(image)
+    assert OnnxDetector(stripped, classes_path=classes).anchors.shape == (0, 2)
 
 
 def test_cutting_each_class_keeps_its_best_rows():

@@ -15,6 +15,7 @@ from yolo3.errors import YoloError
 KEY = "yolo3"
 FORMAT_VERSION = 1
 DETECTION, RAW = "detection", "raw"
+DETECTION_INPUTS = ("images", "letterboxes", "score_threshold", "iou_threshold")
 DETECTION_OUTPUTS = ("boxes", "scores", "classes", "counts")  # the detection graph's outputs
 LETTERBOX = ("aspect ratio kept, resized with pixel-area averaging (shrinking) or bicubic "
              "(growing), centred on grey (128, 128, 128); the letterboxes input packs "
@@ -79,6 +80,53 @@ class ExportInfo:
         return json.dumps(values)
 
     @classmethod
+    def from_file(cls, text: str | None, where: str, classes_path=None, anchors_path=None,
+                  inputs: dict | None = None, outputs=()) -> ExportInfo:
+        """The metadata of an exported file, or for a detection graph that lost it (an
+        ONNX file rewritten by another tool), metadata made from ``classes_path`` and
+        ``anchors_path`` as for keras-yolo3's files. ``inputs``: the graph's input names
+        and shapes, ``outputs`` its output names. Files given beside a file that carries
+        its own classes or anchors must agree with them."""
+        from yolo3.data.classfiles import read_anchors, read_class_names
+
+        names = read_class_names(classes_path) if classes_path else None
+        anchors = read_anchors(anchors_path).tolist() if anchors_path else None
+        if text is None and inputs is not None:
+            return cls._without_metadata(where, names, anchors, inputs, list(outputs))
+        info = cls.from_json(text, where)
+        if names is not None and names != info.class_names:
+            raise YoloError(f"{where} carries its own {len(info.class_names)} classes "
+                            f"({', '.join(info.class_names[:3])}, ...), which differ from "
+                            f"{classes_path}")
+        if anchors is not None and not _close(anchors, info.anchors):
+            raise YoloError(f"{where} carries its own anchors, which differ from "
+                            f"{anchors_path}")
+        return info
+
+    @classmethod
+    def _without_metadata(cls, where, names, anchors, inputs, outputs) -> ExportInfo:
+        if list(inputs) != list(DETECTION_INPUTS) or outputs != list(DETECTION_OUTPUTS):
+            raise YoloError(f"{where} carries no {KEY} metadata and is not a detection graph "
+                            "export.py writes: export the Keras model with export.py")
+        if names is None:
+            raise YoloError(f"{where} carries no {KEY} metadata: give --classes_path (and "
+                            "--anchors_path) as for keras-yolo3 files, or export it again "
+                            "with export.py")
+        height, width = inputs["images"][1:3]
+        if not isinstance(height, int) or not isinstance(width, int):
+            raise YoloError(f"{where}: its images input has no fixed size")
+        from yolo3.defaults import NmsSettings
+
+        nms = NmsSettings()
+        return cls(graph=DETECTION, class_names=names, input_size=(height, width),
+                   anchors=anchors or [], masks=[], scale_x_y=[],
+                   nms={"score": nms.score, "iou": nms.iou,
+                        "max_per_class": nms.max_per_class,
+                        "class_agnostic": nms.class_agnostic},
+                   source=where, cfg="", extra={"metadata": "from --classes_path"},
+                   graph_max_per_class=nms.max_per_class)
+
+    @classmethod
     def from_json(cls, text: str | None, where: str) -> ExportInfo:
         """YoloError naming ``where`` when ``text`` is missing or not this project's."""
         if text is None:
@@ -93,3 +141,8 @@ class ExportInfo:
             return cls(**values)
         except (ValueError, TypeError, KeyError, AttributeError):
             raise YoloError(f"{where}: its {KEY} metadata is damaged") from None
+
+
+def _close(a, b) -> bool:
+    return len(a) == len(b) and all(abs(float(x) - float(y)) < 1e-3
+                                    for p, q in zip(a, b) for x, y in zip(p, q))

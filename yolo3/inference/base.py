@@ -13,6 +13,7 @@ from PIL import Image
 
 from yolo3.defaults import NmsSettings
 from yolo3.errors import YoloError
+from yolo3.export.metadata import DETECTION, DETECTION_INPUTS
 from yolo3.inference.images import letterbox, to_rgb
 
 
@@ -42,13 +43,18 @@ class DetectorBase:
     def __init__(self, class_names: list[str], input_size: tuple[int, int],
                  nms: NmsSettings, anchors: np.ndarray):
         self.class_names = list(class_names)
-        self.anchors = np.asarray(anchors, np.float32)  # (N, 2) width, height in input pixels
+        # (N, 2) width, height in input pixels; none for a detection graph without metadata
+        self.anchors = np.asarray(anchors, np.float32).reshape(-1, 2)
         self.input_size = input_size
         self.nms = nms
 
     def init_from_export(self, info, where: str, input_size, nms: NmsSettings | None) -> None:
         """Classes, anchors, input size and NMS settings from an exported model's metadata
-        (yolo3.export.metadata.ExportInfo), checked against what its graph can do."""
+        (yolo3.export.metadata.ExportInfo.from_file), checked against what its graph can
+        do."""
+        if info.graph != DETECTION:
+            raise YoloError(f"{where} holds only the raw head outputs (export.py --raw): "
+                            "export the detection graph to detect with it")
         if input_size is not None:
             check_input_size(input_size)
         size, nms = info.settings(where, input_size, nms)
@@ -61,6 +67,14 @@ class DetectorBase:
         if self.nms.max_per_class < self.info.max_per_class_ceiling:
             return cut_per_class(boxes, scores, classes, counts, self.nms.max_per_class)
         return boxes, scores, classes, counts
+
+    def graph_inputs(self, arrays: np.ndarray, letterboxes: np.ndarray) -> dict:
+        """The exported detection graph's inputs by name, thresholds from the settings."""
+        images, boxes, score, iou = DETECTION_INPUTS
+        return {images: np.ascontiguousarray(arrays, np.uint8),
+                boxes: np.ascontiguousarray(letterboxes, np.float32),
+                score: np.array(self.nms.score, np.float32),
+                iou: np.array(self.nms.iou, np.float32)}
 
     @property
     def num_classes(self) -> int:

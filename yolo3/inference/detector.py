@@ -20,6 +20,7 @@ from yolo3.darknet import DarknetConfig, standard_config, with_classes
 from yolo3.data.classfiles import MODEL_DATA, read_anchors, read_class_names
 from yolo3.defaults import DEFAULT_INPUT_SIZE, NmsSettings
 from yolo3.errors import YoloError
+from yolo3.export.metadata import DETECTION_INPUTS
 from yolo3.inference.base import DetectorBase, check_input_size
 from yolo3.inference.images import Letterbox
 from yolo3.inference.postprocess import non_max_suppression, undo_letterbox
@@ -150,11 +151,12 @@ class Detector(DetectorBase):
 
 
 def detection_signature(input_hw: tuple[int, int]) -> list[tf.TensorSpec]:
-    """The detection graph's inputs (see Detector._detect_graph)."""
-    return [tf.TensorSpec((None, *input_hw, 3), tf.uint8, name="images"),
-            tf.TensorSpec((None, len(Letterbox.PACKED)), tf.float32, name="letterboxes"),
-            tf.TensorSpec((), tf.float32, name="score_threshold"),
-            tf.TensorSpec((), tf.float32, name="iou_threshold")]
+    """The detection graph's inputs (see Detector._detect_graph), named DETECTION_INPUTS."""
+    images, letterboxes, score, iou = DETECTION_INPUTS
+    return [tf.TensorSpec((None, *input_hw, 3), tf.uint8, name=images),
+            tf.TensorSpec((None, len(Letterbox.PACKED)), tf.float32, name=letterboxes),
+            tf.TensorSpec((), tf.float32, name=score),
+            tf.TensorSpec((), tf.float32, name=iou)]
 
 
 def _has_darknet_names(model: keras.Model, config: DarknetConfig) -> bool:

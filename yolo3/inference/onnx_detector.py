@@ -1,7 +1,8 @@
 """Detection with an ONNX file written by export.py, in ONNX Runtime, without TensorFlow.
 
 The file holds the whole detection graph (yolo3.export.onnx) and its metadata
-(yolo3.export.metadata): classes, input size and NMS defaults come from it. Letterboxing
+(yolo3.export.metadata): classes, input size and NMS defaults come from it (or, for a
+detection graph that lost its metadata, from --classes_path). Letterboxing
 and the result dicts are the TensorFlow detector's own (yolo3.inference.base).
 """
 
@@ -13,13 +14,8 @@ import numpy as np
 
 from yolo3.defaults import NmsSettings
 from yolo3.errors import YoloError
-from yolo3.export.metadata import DETECTION, DETECTION_OUTPUTS, KEY, ExportInfo
+from yolo3.export.metadata import DETECTION_OUTPUTS, KEY, ExportInfo
 from yolo3.inference.base import DetectorBase
-
-
-def read_info(session, path: Path) -> ExportInfo:
-    return ExportInfo.from_json(session.get_modelmeta().custom_metadata_map.get(KEY),
-                                str(path))
 
 
 def open_session(path: Path, spinning: bool = True):
@@ -54,19 +50,17 @@ class OnnxDetector(DetectorBase):
     """
 
     def __init__(self, path: str | Path, input_size=None, nms: NmsSettings | None = None,
-                 spinning: bool = True):
+                 spinning: bool = True, classes_path=None, anchors_path=None):
         path = Path(path)
         self.session = open_session(path, spinning)
-        info = read_info(self.session, path)
-        if info.graph != DETECTION:
-            raise YoloError(f"{path} holds only the raw head outputs (export.py --raw): "
-                            "export the detection graph to detect with it")
+        info = ExportInfo.from_file(
+            self.session.get_modelmeta().custom_metadata_map.get(KEY), str(path),
+            classes_path, anchors_path,
+            inputs={i.name: i.shape for i in self.session.get_inputs()},
+            outputs=[o.name for o in self.session.get_outputs()])
         self.init_from_export(info, str(path), input_size, nms)
-        self.thresholds = {"score_threshold": np.array(self.nms.score, np.float32),
-                           "iou_threshold": np.array(self.nms.iou, np.float32)}
 
     def run(self, arrays: np.ndarray, letterboxes: np.ndarray):
-        boxes, scores, classes, counts = self.session.run(list(DETECTION_OUTPUTS), {
-            "images": np.ascontiguousarray(arrays, np.uint8),
-            "letterboxes": np.ascontiguousarray(letterboxes, np.float32), **self.thresholds})
-        return self.within_class_limit(boxes, scores, classes, counts)
+        outputs = self.session.run(list(DETECTION_OUTPUTS), self.graph_inputs(arrays,
+                                                                              letterboxes))
+        return self.within_class_limit(*outputs)

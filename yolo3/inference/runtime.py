@@ -1,6 +1,7 @@
 """Open a detector for any model file, choosing the runtime from the file: ONNX files
-(export.py) run in ONNX Runtime without importing TensorFlow; SavedModel folders
-(export.py) and Keras files (.h5, .keras, keras-yolo3's) in TensorFlow."""
+(export.py) run in ONNX Runtime (or OpenVINO, when asked and installed) without importing
+TensorFlow; SavedModel folders (export.py) and Keras files (.h5, .keras, keras-yolo3's)
+in TensorFlow."""
 
 from __future__ import annotations
 
@@ -10,6 +11,9 @@ from yolo3.defaults import NmsSettings
 from yolo3.errors import YoloError
 
 ONNX_SUFFIX = ".onnx"
+ONNXRUNTIME, OPENVINO, TENSORFLOW = "onnxruntime", "openvino", "tensorflow"
+ONNX_RUNTIMES = (ONNXRUNTIME, OPENVINO)  # OpenVINO is optional: installed separately
+RUNTIMES = (*ONNX_RUNTIMES, TENSORFLOW)
 
 
 def is_onnx(model_path: str | Path) -> bool:
@@ -23,26 +27,41 @@ def is_exported(model_path: str | Path) -> bool:
     return is_onnx(model_path) or is_saved_model(model_path)
 
 
+def runtimes_for(model_path: str | Path) -> tuple[str, ...]:
+    """The runtimes that can run ``model_path``, the default first."""
+    return ONNX_RUNTIMES if is_onnx(model_path) else (TENSORFLOW,)
+
+
 def open_detector(model_path: str | Path, input_size=None, nms: NmsSettings | None = None,
-                  anchors_path=None, classes_path=None):
+                  anchors_path=None, classes_path=None, runtime: str | None = None):
     """A detector (yolo3.inference.base.DetectorBase) for ``model_path``.
 
-    ``input_size`` None: the exported size for ONNX, the default for Keras files.
-    ``anchors_path``/``classes_path`` apply to Keras files; exported files carry theirs.
+    ``input_size`` None: the exported size for exported files, the default for Keras
+    files. ``anchors_path``/``classes_path``: for Keras files without them and ONNX
+    detection graphs without metadata; files that carry theirs must agree with them.
+    ``runtime``: one of :func:`runtimes_for` (None: the first).
     """
     from yolo3.inference.saved_model_detector import is_saved_model
 
-    if is_exported(model_path) and (anchors_path or classes_path):
-        raise YoloError(f"{model_path} carries its own anchors and classes: "
-                        "--anchors_path and --classes_path apply to Keras models only")
+    choices = runtimes_for(model_path)
+    if runtime is not None and runtime not in choices:
+        raise YoloError(f"{model_path} runs in {' or '.join(choices)}, not {runtime}")
+    runtime = runtime or choices[0]
     if is_saved_model(model_path):
         from yolo3.inference.saved_model_detector import SavedModelDetector
 
-        return SavedModelDetector(model_path, input_size, nms)
-    if is_onnx(model_path):
+        return SavedModelDetector(model_path, input_size, nms, classes_path=classes_path,
+                                  anchors_path=anchors_path)
+    if runtime == OPENVINO:
+        from yolo3.inference.openvino_detector import OpenVinoDetector
+
+        return OpenVinoDetector(model_path, input_size, nms, classes_path=classes_path,
+                                anchors_path=anchors_path)
+    if runtime == ONNXRUNTIME:
         from yolo3.inference.onnx_detector import OnnxDetector
 
-        return OnnxDetector(model_path, input_size, nms)
+        return OnnxDetector(model_path, input_size, nms, classes_path=classes_path,
+                            anchors_path=anchors_path)
     from yolo3.cli import quiet_tensorflow
 
     quiet_tensorflow()  # before TensorFlow's first import, which the detector brings

@@ -20,14 +20,15 @@ def is_saved_model(path: str | Path) -> bool:
 class SavedModelDetector(DetectorBase):
     """The detector API over an exported SavedModel (settings as OnnxDetector's)."""
 
-    def __init__(self, path: str | Path, input_size=None, nms: NmsSettings | None = None):
+    def __init__(self, path: str | Path, input_size=None, nms: NmsSettings | None = None,
+                 classes_path=None, anchors_path=None):
         from yolo3.cli import quiet_tensorflow
         from yolo3.export.saved_model import METADATA_FILE
 
         path = Path(path)
         metadata = path / METADATA_FILE
-        info = ExportInfo.from_json(metadata.read_text() if metadata.is_file() else None,
-                                    str(path))
+        info = ExportInfo.from_file(metadata.read_text() if metadata.is_file() else None,
+                                    str(path), classes_path, anchors_path)
         quiet_tensorflow()
         import tensorflow as tf
 
@@ -37,13 +38,11 @@ class SavedModelDetector(DetectorBase):
             first = (str(error).strip().splitlines() or [type(error).__name__])[0]
             raise YoloError(f"{path} is not a readable SavedModel export ({first})") from None
         self.init_from_export(info, str(path), input_size, nms)
-        self.thresholds = {"score_threshold": tf.constant(self.nms.score, tf.float32),
-                           "iou_threshold": tf.constant(self.nms.iou, tf.float32)}
 
     def run(self, arrays: np.ndarray, letterboxes: np.ndarray):
         import tensorflow as tf
 
-        out = self.graph(images=tf.constant(arrays, tf.uint8),
-                         letterboxes=tf.constant(letterboxes, tf.float32), **self.thresholds)
+        out = self.graph(**{name: tf.constant(value) for name, value
+                            in self.graph_inputs(arrays, letterboxes).items()})
         boxes, scores, classes, counts = (out[k].numpy() for k in DETECTION_OUTPUTS)
         return self.within_class_limit(boxes, scores, classes, counts)
