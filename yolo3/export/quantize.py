@@ -1,7 +1,7 @@
 """int8 static quantization of an exported detection graph (ONNX Runtime's QDQ format).
 
-Convolutions (weights per channel, int8) and the activations between them (uint8) are
-quantized, with ranges measured on calibration images letterboxed exactly as inference
+The network's convolutions (weights per channel, int8) and the activations between them
+(uint8) are quantized, with ranges measured on calibration images letterboxed exactly as inference
 letterboxes them; decode, letterbox undoing and NMS stay float32. ONNX Runtime fuses each
 quantize → conv → dequantize into an integer convolution (VNNI on this machine's CPUs).
 """
@@ -42,12 +42,32 @@ def quantize_int8(proto, output: Path, calibration: list[tuple], nms: NmsSetting
                     "score_threshold": np.array(nms.score, np.float32),
                     "iou_threshold": np.array(nms.iou, np.float32)}
 
+    # only the network: quantizing the decode's and letterbox undoing's Concat and Mul
+    # (whose ranges depend on image sizes) zeroed every box of a model trained in the tests
+    nodes = network_nodes(proto.graph)
     # its advice to run symbolic shape inference first (which needs sympy) changes nothing
     # for these graphs: keep it off the user's terminal
     logging.disable(logging.WARNING)
     try:
         quantize_static(proto, str(output), Batches(), quant_format=QuantFormat.QDQ,
                         activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
-                        per_channel=True, op_types_to_quantize=QUANTIZED_OPS)
+                        per_channel=True, op_types_to_quantize=QUANTIZED_OPS,
+                        nodes_to_quantize=nodes)
     finally:
         logging.disable(logging.NOTSET)
+
+
+def network_nodes(graph) -> list[str]:
+    """Names of the nodes of QUANTIZED_OPS kinds that feed a convolution or are one: the
+    network, without the decode, letterbox undoing and NMS that follow its heads."""
+    producers = {output: node for node in graph.node for output in node.output}
+    seen: set[str] = set()
+    stack = [node for node in graph.node if node.op_type == "Conv"]
+    while stack:
+        node = stack.pop()
+        if node.name in seen:
+            continue
+        seen.add(node.name)
+        stack.extend(producers[name] for name in node.input if name in producers)
+    return [node.name for node in graph.node
+            if node.name in seen and node.op_type in QUANTIZED_OPS]
