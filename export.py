@@ -3,6 +3,7 @@
 
     python export.py MODEL OUTPUT.onnx [--input_size 416] [--raw] [--opset 17]
     python export.py MODEL OUTPUT.onnx --quantize int8 --calibration train_list.txt
+    python export.py MODEL OUTPUT.onnx --quantize fp16
     python export.py MODEL OUTPUT_FOLDER [--input_size 416]         # a SavedModel
 
 The default export holds the whole detection graph, the same one the TensorFlow detector
@@ -14,9 +15,10 @@ ONNX Runtime without TensorFlow. --raw exports only the network's head outputs (
 RGB in [0, 1] in), as upstream's keras2onnx export did, for runtimes that decode
 themselves (OpenCV DNN, for one). --quantize int8 quantizes the convolutions with ranges
 measured on up to --calibration_images images of a training-list file (letterboxed as
-inference does): about 0.6× the fp32 time on CPUs with VNNI. An output without a suffix
-is a TensorFlow SavedModel folder for TF Serving: its serving_default signature takes
-encoded image bytes, its detect signature the ONNX export's inputs.
+inference does): about 0.6× the fp32 time on CPUs with VNNI. --quantize fp16 halves the
+file for accelerators with float16 units (CPUs without them run it slower). An output
+without a suffix is a TensorFlow SavedModel folder for TF Serving: its serving_default
+signature takes encoded image bytes, its detect signature the ONNX export's inputs.
 """
 
 from __future__ import annotations
@@ -34,7 +36,8 @@ def parse_args(argv):
     parser = ArgumentParser(description=__doc__.split("\n\n")[0],
                             usage="%(prog)s [-h] [--format onnx|saved_model] "
                                   "[--input_size SIZE] [--raw] [--opset N] "
-                                  "[--quantize int8 --calibration LIST] model output")
+                                  "[--quantize fp16 | --quantize int8 --calibration LIST] "
+                                  "model output")
     parser.add_argument("model", type=Path, help="Keras model file (.h5, .keras)")
     parser.add_argument("output", type=Path,
                         help="the exported file (.onnx) or SavedModel folder (no suffix)")
@@ -46,8 +49,9 @@ def parse_args(argv):
                         help="only the raw head outputs, no decode or NMS")
     parser.add_argument("--opset", type=positive_int, default=None,
                         help="ONNX opset (default 17)")
-    parser.add_argument("--quantize", choices=("int8",),
-                        help="int8: quantize the convolutions (needs --calibration)")
+    parser.add_argument("--quantize", choices=("fp16", "int8"),
+                        help="int8: quantize the convolutions (needs --calibration); fp16: "
+                             "the network in float16 (half the file, for GPUs/NPUs)")
     parser.add_argument("--calibration", type=Path,
                         help="training-list file whose images calibrate --quantize int8")
     parser.add_argument("--calibration_images", "--calibration-images", type=positive_int,
@@ -57,10 +61,10 @@ def parse_args(argv):
     parser.add_argument("--anchors_path", "--anchors-path", type=Path,
                         help="anchors, for models that do not carry them")
     args = parser.parse_args(argv)
-    if args.quantize and not args.calibration:
+    if args.quantize == "int8" and not args.calibration:
         parser.error("--quantize int8 needs --calibration (a training-list file of images "
                      "like those the model will see)")
-    if args.calibration and not args.quantize:
+    if args.calibration and args.quantize != "int8":
         parser.error("--calibration applies to --quantize int8")
     if args.quantize and args.raw:
         parser.error("--quantize applies to the detection graph, not --raw")
@@ -113,7 +117,7 @@ def main(argv=None) -> int:
         raise YoloError(f"{args.output} already exists: choose another folder or remove it")
     check_writable(args.output)
     calibration = (calibration_batches(args.calibration, args.calibration_images,
-                                       args.input_size) if args.quantize else None)
+                                       args.input_size) if args.quantize == "int8" else None)
     quiet_tensorflow()
     from yolo3.defaults import DEFAULT_INPUT_SIZE, NmsSettings
     from yolo3.export.onnx import DEFAULT_OPSET, export_onnx
@@ -134,11 +138,14 @@ def main(argv=None) -> int:
         return 0
     info = export_onnx(loaded, args.output, size, NmsSettings(), raw=args.raw,
                        opset=args.opset or DEFAULT_OPSET, source=args.model.name,
-                       calibration=calibration, calibration_source=str(args.calibration))
+                       calibration=calibration, calibration_source=str(args.calibration),
+                       float16=args.quantize == "fp16")
     what = "raw head outputs" if args.raw else "detection graph"
-    if args.quantize:
+    if args.quantize == "int8":
         what += f", int8, calibrated on {len(calibration)} image" + \
             ("s" if len(calibration) > 1 else "")
+    elif args.quantize:
+        what += ", fp16"
     print(f"Wrote {args.output} ({what}, {size[0]}x{size[1]}, "
           f"{len(info.class_names)} classes).")
     return 0

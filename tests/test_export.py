@@ -83,7 +83,7 @@ def test_onnx_model_errors_are_one_line(tmp_path, tiny_onnx):
     result = run_script("evaluate.py", "--annot_file", str(annot), "--classes_path",
                         str(REPO / "model_data" / "voc_classes.txt"), "--model_path",
                         str(tiny_onnx), "--output_dir", str(tmp_path / "e"))
-    assert_one_line_error(result, "detects 80 classes")
+    assert_one_line_error(result, "carries its own 80 classes")
     assert not (tmp_path / "e").exists()
 
 

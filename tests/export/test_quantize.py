@@ -8,7 +8,14 @@ import json
 import pytest
 from PIL import Image
 
-from helpers import SAMPLE, assert_one_line_error, box_iou, run_script, tree_bytes
+from helpers import (
+    SAMPLE,
+    assert_one_line_error,
+    assert_same_detections,
+    box_iou,
+    run_script,
+    tree_bytes,
+)
 
 
 @pytest.fixture(scope="module")
@@ -54,6 +61,27 @@ def test_int8_keeps_the_detections(tmp_path, tiny_model, tiny_onnx, calibration)
         assert box_iou(a["box"], b["box"]) >= 0.85 and abs(a["score"] - b["score"]) <= 0.05
 
 
+def test_fp16_keeps_the_detections_within_1e_2(tmp_path, tiny_model, tiny_onnx):
+    import onnx
+
+    from yolo3.inference.onnx_detector import OnnxDetector
+
+    half = tmp_path / "tiny-fp16.onnx"
+    result = run_script("export.py", str(tiny_model), str(half), "--quantize", "fp16")
+    assert result.returncode == 0, result.stderr
+    assert "fp16" in result.stdout and result.stderr == ""
+    proto = onnx.load(str(half))
+    weights = {node.input[1] for node in proto.graph.node if node.op_type == "Conv"}
+    kernels = [t for t in proto.graph.initializer if t.name in weights]
+    assert kernels and all(t.data_type == onnx.TensorProto.FLOAT16 for t in kernels)
+    assert half.stat().st_size < 0.6 * tiny_onnx.stat().st_size
+    info = json.loads({p.key: p.value for p in proto.metadata_props}["yolo3"])
+    assert info["extra"]["quantization"] == {"kind": "fp16"}
+    image = Image.open(SAMPLE)
+    assert_same_detections(OnnxDetector(half).detect(image),
+                           OnnxDetector(tiny_onnx).detect(image), 1e-2)
+
+
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory, tiny_model):
     """yolov3-tiny fine-tuned on 80 synthetic images (3 classes) for 24 epochs at 160:
@@ -94,6 +122,7 @@ def test_int8_keeps_the_map_of_a_trained_model(tmp_path, trained):
 @pytest.mark.parametrize("flags, phrase", [
     (["--quantize", "int8"], "needs --calibration"),
     (["--calibration", "LIST"], "applies to --quantize int8"),
+    (["--quantize", "fp16", "--calibration", "LIST"], "applies to --quantize int8"),
     (["--quantize", "int8", "--calibration", "LIST", "--raw"], "not --raw"),
     (["--quantize", "int8", "--calibration", "EMPTY"], "lists no images"),
     (["--quantize", "int8", "--calibration", "BROKEN"], "could be read"),

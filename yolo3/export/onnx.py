@@ -42,11 +42,11 @@ def export_info(loaded, input_hw: tuple[int, int], nms: NmsSettings, graph: str,
 def export_onnx(loaded, output: Path, input_hw: tuple[int, int], nms: NmsSettings,
                 raw: bool = False, opset: int = DEFAULT_OPSET, source: str = "",
                 calibration: list[tuple] | None = None,
-                calibration_source: str = "") -> ExportInfo:
+                calibration_source: str = "", float16: bool = False) -> ExportInfo:
     """Write ``loaded`` (a yolo3.inference.detector.LoadedModel) to ``output`` as ONNX,
     atomically; returns the metadata it carries. ``calibration``: (images, letterboxes)
     batches as DetectorBase.prepare makes them — the detection graph's convolutions are
-    then quantized to int8 (yolo3.export.quantize)."""
+    then quantized to int8; ``float16``: the network in float16 (yolo3.export.quantize)."""
     proto, info = onnx_model(loaded, input_hw, nms, raw, opset, source)
     if calibration is not None:
         from yolo3.export.quantize import quantize_int8
@@ -58,6 +58,12 @@ def export_onnx(loaded, output: Path, input_hw: tuple[int, int], nms: NmsSetting
         with atomic_output(Path(output)) as tmp:
             quantize_int8(proto, tmp, calibration, nms)
         return info
+    if float16:
+        from yolo3.export.quantize import to_float16
+
+        info = replace(info, extra={**info.extra, "quantization": {"kind": "fp16"}})
+        proto = to_float16(proto)
+        _set_metadata(proto, info)
     with atomic_output(Path(output)) as tmp:
         tmp.write_bytes(proto.SerializeToString())
     return info

@@ -1,4 +1,5 @@
-"""int8 static quantization of an exported detection graph (ONNX Runtime's QDQ format).
+"""Low precision for an exported detection graph: int8 static quantization (ONNX Runtime's
+QDQ format) and float16.
 
 The network's convolutions (weights per channel, int8) and the activations between them
 (uint8) are quantized, with ranges measured on calibration images letterboxed exactly as inference
@@ -16,6 +17,7 @@ import numpy as np
 from yolo3.defaults import NmsSettings
 
 QUANTIZED_OPS = ["Conv", "LeakyRelu", "MaxPool", "Concat", "Resize"]
+FLOAT16_OPS = [*QUANTIZED_OPS, "Add", "Mul", "Tile", "Transpose", "Reshape"]
 
 
 def quantize_int8(proto, output: Path, calibration: list[tuple], nms: NmsSettings) -> None:
@@ -57,9 +59,9 @@ def quantize_int8(proto, output: Path, calibration: list[tuple], nms: NmsSetting
         logging.disable(logging.NOTSET)
 
 
-def network_nodes(graph) -> list[str]:
-    """Names of the nodes of QUANTIZED_OPS kinds that feed a convolution or are one: the
-    network, without the decode, letterbox undoing and NMS that follow its heads."""
+def network_nodes(graph, kinds=QUANTIZED_OPS) -> list[str]:
+    """Names of the nodes of ``kinds`` that feed a convolution or are one: the network,
+    without the decode, letterbox undoing and NMS that follow its heads."""
     producers = {output: node for node in graph.node for output in node.output}
     seen: set[str] = set()
     stack = [node for node in graph.node if node.op_type == "Conv"]
@@ -70,4 +72,15 @@ def network_nodes(graph) -> list[str]:
         seen.add(node.name)
         stack.extend(producers[name] for name in node.input if name in producers)
     return [node.name for node in graph.node
-            if node.name in seen and node.op_type in QUANTIZED_OPS]
+            if node.name in seen and node.op_type in kinds]
+
+
+def to_float16(proto):
+    """The detection graph ``proto`` with the network's weights and arithmetic in float16
+    (half the file; for accelerators with float16 units — CPUs without them emulate it
+    and run slower); inputs, outputs, decode and NMS stay float32."""
+    from onnxruntime.transformers.float16 import convert_float_to_float16
+
+    network = set(network_nodes(proto.graph, FLOAT16_OPS))
+    outside = [node.name for node in proto.graph.node if node.name not in network]
+    return convert_float_to_float16(proto, keep_io_types=True, node_block_list=outside)
