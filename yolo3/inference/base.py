@@ -60,6 +60,9 @@ class DetectorBase:
         size, nms = info.settings(where, input_size, nms)
         DetectorBase.__init__(self, info.class_names, size, nms, np.array(info.anchors))
         self.info = info
+        _, _, score, iou = DETECTION_INPUTS
+        self.thresholds = {score: np.array(self.nms.score, np.float32),  # once, not per call
+                           iou: np.array(self.nms.iou, np.float32)}
 
     def within_class_limit(self, boxes, scores, classes, counts):
         """An exported graph's outputs with at most this detector's max_per_class rows of
@@ -70,11 +73,9 @@ class DetectorBase:
 
     def graph_inputs(self, arrays: np.ndarray, letterboxes: np.ndarray) -> dict:
         """The exported detection graph's inputs by name, thresholds from the settings."""
-        images, boxes, score, iou = DETECTION_INPUTS
+        images, boxes, _, _ = DETECTION_INPUTS
         return {images: np.ascontiguousarray(arrays, np.uint8),
-                boxes: np.ascontiguousarray(letterboxes, np.float32),
-                score: np.array(self.nms.score, np.float32),
-                iou: np.array(self.nms.iou, np.float32)}
+                boxes: np.ascontiguousarray(letterboxes, np.float32), **self.thresholds}
 
     @property
     def num_classes(self) -> int:
