@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 from PIL import Image
 
@@ -47,6 +48,28 @@ def test_int8_keeps_the_detections(tmp_path, tiny_model, tiny_onnx, calibration)
     proto = onnx.load(str(int8))
     ops = {node.op_type for node in proto.graph.node}
     assert "QuantizeLinear" in ops and "DequantizeLinear" in ops
+    # the heads' raw outputs are box offsets in cells: their convolutions stay float32;
+    # the others read int8 weights within ±64, which 255 × 64 × 2 keeps inside int16 (exact
+    # on CPUs without VNNI too)
+    from onnx import numpy_helper
+
+    from yolo3.export.quantize import head_convolutions
+
+    initializers = {t.name: numpy_helper.to_array(t) for t in proto.graph.initializer}
+    producers = {out: node for node in proto.graph.node for out in node.output}
+    float_convs, int8_weights = [], []
+    for node in proto.graph.node:
+        if node.op_type != "Conv":
+            continue
+        if node.input[1] in initializers:
+            float_convs.append(node.name)
+        else:
+            dequantize = producers[node.input[1]]
+            assert dequantize.op_type == "DequantizeLinear"
+            int8_weights.append(initializers[dequantize.input[0]])
+    assert len(float_convs) == 2 and len(int8_weights) == 11  # tiny: 2 heads, 11 others
+    assert sorted(float_convs) == sorted(head_convolutions(onnx.load(str(tiny_onnx)).graph))
+    assert all(w.dtype == np.int8 and np.abs(w.astype(int)).max() <= 64 for w in int8_weights)
     info = json.loads({p.key: p.value for p in proto.metadata_props}["yolo3"])
     assert info["extra"]["quantization"] == {"kind": "int8", "images": 6,
                                              "calibration": str(calibration)}
@@ -84,24 +107,33 @@ def test_fp16_keeps_the_detections_within_1e_2(tmp_path, tiny_model, tiny_onnx):
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory, tiny_model):
-    """yolov3-tiny fine-tuned on 80 synthetic images (3 classes) for 24 epochs at 160:
-    about 0.5 VOC mAP50 on its held-out validation split (the lists are in the folder)."""
+    """yolov3-tiny fine-tuned on 160 synthetic images (3 classes) for 30 epochs at 160
+    (about a minute), and a held-out set of 100 other images listed by voc_annotation.py
+    (``heldout_list.txt``): about 0.85 VOC mAP50 there. A weaker model (0.5) made the
+    comparison a coin toss: its many near-equal overlapping boxes trade places under any
+    perturbation, and 16 validation images move mAP by 0.03 per flipped box."""
     from synthetic import make_dataset
 
     from yolo3.training import TrainSettings, train
 
     root = tmp_path_factory.mktemp("trained")
-    make_dataset(root / "data", images=80, seed=3)
+    make_dataset(root / "data", images=160, seed=3)
     out = root / "out"
     train(TrainSettings(output_dir=out, data_path=root, data_dir="data", num_clusters=6,
-                        input_size=160, batch_size=8, epochs=24, weights=tiny_model,
+                        input_size=160, batch_size=8, epochs=30, weights=tiny_model,
                         evaluate=False, log=lambda *a: None))
+    make_dataset(root / "heldout", images=100, seed=11, val_every=1)
+    result = run_script("voc_annotation.py", "--data_dir", str(root / "heldout"),
+                        "--classes_path", str(out / "classes.txt"), "--sets", "val",
+                        "--out_dir", str(root / "lists"), "--quiet")
+    assert result.returncode == 0, result.stderr
+    (root / "lists" / "val_list.txt").rename(out / "heldout_list.txt")
     return out
 
 
 def test_int8_keeps_the_map_of_a_trained_model(tmp_path, trained):
-    """VOC mAP50 on the held-out validation images: int8 (calibrated on the training
-    list) within 0.02 of fp32."""
+    """VOC mAP50 on 100 held-out images: int8 (calibrated on the training list) within
+    0.02 of fp32."""
     maps = {}
     for name, flags in (("fp32", []), ("int8", ["--quantize", "int8", "--calibration",
                                                  str(trained / "train_list.txt")])):
@@ -109,13 +141,13 @@ def test_int8_keeps_the_map_of_a_trained_model(tmp_path, trained):
         result = run_script("export.py", str(trained / "trained_model.h5"), str(exported),
                             "--input_size", "160", *flags)
         assert result.returncode == 0, result.stderr
-        result = run_script("evaluate.py", "--annot_file", str(trained / "val_list.txt"),
+        result = run_script("evaluate.py", "--annot_file", str(trained / "heldout_list.txt"),
                             "--classes_path", str(trained / "classes.txt"), "--model_path",
                             str(exported), "--output_dir", str(tmp_path / name), "--quiet")
         assert result.returncode == 0, result.stderr
         maps[name] = json.loads((tmp_path / name / "metrics.json").read_text())["voc_map50"]
-    print(f"VOC mAP50 on the held-out split: fp32 {maps['fp32']:.4f}, int8 {maps['int8']:.4f}")
-    assert maps["fp32"] >= 0.3  # a model that detects, so the comparison means something
+    print(f"VOC mAP50 on 100 held-out images: fp32 {maps['fp32']:.4f}, int8 {maps['int8']:.4f}")
+    assert maps["fp32"] >= 0.7  # a model that detects, so the comparison means something
     assert abs(maps["int8"] - maps["fp32"]) <= 0.02
 
 
