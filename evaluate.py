@@ -63,8 +63,9 @@ def parse_args(argv):
                              "model's own)")
     parser.add_argument("--batch_size", "--batch-size", type=int, default=8)
     parser.add_argument("--runtime", choices=RUNTIMES,
-                        help="what runs --model_path (default: onnxruntime for .onnx files; "
-                             "openvino if installed)")
+                        help="what runs --model_path (default: onnxruntime for .onnx files, "
+                             "openvino if installed; litert for .tflite; tensorflow for "
+                             "Keras files and SavedModels)")
     parser.add_argument("--image_root", "--image-root", type=Path,
                         help="folder the list's relative image paths start from (default: "
                              "the current folder)")

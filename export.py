@@ -4,6 +4,7 @@
     python export.py MODEL OUTPUT.onnx [--input_size 416] [--raw] [--opset 17]
     python export.py MODEL OUTPUT.onnx --quantize int8 --calibration train_list.txt
     python export.py MODEL OUTPUT.onnx --quantize fp16
+    python export.py MODEL OUTPUT.tflite [--input_size 416] [--quantize fp16]
     python export.py MODEL OUTPUT_FOLDER [--input_size 416]         # a SavedModel
 
 The default export holds the whole detection graph, the same one the TensorFlow detector
@@ -16,9 +17,12 @@ RGB in [0, 1] in), as upstream's keras2onnx export did, for runtimes that decode
 themselves (OpenCV DNN, for one). --quantize int8 quantizes the convolutions with ranges
 measured on up to --calibration_images images of a training-list file (letterboxed as
 inference does): about 0.6× the fp32 time on CPUs with VNNI. --quantize fp16 halves the
-file for accelerators with float16 units (CPUs without them run it slower). An output
-without a suffix is a TensorFlow SavedModel folder for TF Serving: its serving_default
-signature takes encoded image bytes, its detect signature the ONNX export's inputs.
+file for accelerators with float16 units (CPUs without them run it slower). A .tflite
+output is the same detection graph for one image at a time, TFLite builtin ops only (LiteRT
+runs it without the Flex delegate); --quantize fp16 stores its weights in float16. An
+output without a suffix is a TensorFlow SavedModel folder for TF Serving: its
+serving_default signature takes encoded image bytes, its detect signature the ONNX
+export's inputs.
 """
 
 from __future__ import annotations
@@ -29,18 +33,19 @@ from pathlib import Path
 from yolo3.cli import ArgumentParser, image_size, positive_int, quiet_tensorflow, run
 from yolo3.errors import YoloError
 
-FORMATS = {".onnx": "onnx", "": "saved_model"}  # by the output's suffix
+FORMATS = {".onnx": "onnx", ".tflite": "tflite", "": "saved_model"}  # by the output's suffix
 
 
 def parse_args(argv):
     parser = ArgumentParser(description=__doc__.split("\n\n")[0],
-                            usage="%(prog)s [-h] [--format onnx|saved_model] "
+                            usage="%(prog)s [-h] [--format onnx|tflite|saved_model] "
                                   "[--input_size SIZE] [--raw] [--opset N] "
                                   "[--quantize fp16 | --quantize int8 --calibration LIST] "
                                   "model output")
     parser.add_argument("model", type=Path, help="Keras model file (.h5, .keras)")
     parser.add_argument("output", type=Path,
-                        help="the exported file (.onnx) or SavedModel folder (no suffix)")
+                        help="the exported file (.onnx, .tflite) or SavedModel folder (no "
+                             "suffix)")
     parser.add_argument("--format", choices=sorted(set(FORMATS.values())),
                         help="default: from the output's suffix")
     parser.add_argument("--input_size", "--input-size", type=image_size,
@@ -72,9 +77,12 @@ def parse_args(argv):
         args.format = FORMATS.get(args.output.suffix.lower())
         if args.format is None:
             parser.error(f"{args.output}: unsupported format {args.output.suffix}; supported: "
-                         ".onnx, or a folder name without a suffix for a SavedModel")
+                         ".onnx, .tflite, or a folder name without a suffix for a SavedModel")
     if args.format == "saved_model" and (args.raw or args.quantize or args.opset):
         parser.error("--raw, --quantize and --opset apply to ONNX exports")
+    if args.format == "tflite" and (args.raw or args.opset or args.quantize == "int8"):
+        parser.error("--raw, --opset and --quantize int8 apply to ONNX exports (TFLite "
+                     "takes --quantize fp16)")
     return args
 
 
@@ -123,7 +131,7 @@ def main(argv=None) -> int:
     from yolo3.export.onnx import DEFAULT_OPSET, export_onnx
     from yolo3.inference.detector import open_model
 
-    if args.model.suffix.lower() == ".onnx" or args.model.is_dir():
+    if args.model.suffix.lower() in (".onnx", ".tflite") or args.model.is_dir():
         raise YoloError(f"{args.model} is already exported: export.py reads Keras models")
     loaded = open_model(args.model, args.anchors_path, args.classes_path)
     size = args.input_size or (DEFAULT_INPUT_SIZE, DEFAULT_INPUT_SIZE)
@@ -134,6 +142,15 @@ def main(argv=None) -> int:
                                   source=args.model.name)
         print(f"Wrote the SavedModel {args.output} (serving_default: encoded image bytes; "
               f"detect: letterboxed images; {size[0]}x{size[1]}, "
+              f"{len(info.class_names)} classes).")
+        return 0
+    if args.format == "tflite":
+        from yolo3.export.tflite import export_tflite
+
+        info = export_tflite(loaded, args.output, size, NmsSettings(), source=args.model.name,
+                             float16=args.quantize == "fp16")
+        print(f"Wrote {args.output} (detection graph, one image per call, TFLite builtins"
+              f"{', fp16 weights' if args.quantize else ''}, {size[0]}x{size[1]}, "
               f"{len(info.class_names)} classes).")
         return 0
     info = export_onnx(loaded, args.output, size, NmsSettings(), raw=args.raw,

@@ -34,7 +34,7 @@ class YOLO:
         "gpu_num": 1,
         "max_per_class": NmsSettings().max_per_class,
         "class_agnostic": NmsSettings().class_agnostic,
-        "runtime": None,  # for .onnx files: onnxruntime (None) or openvino
+        "runtime": None,  # the file's default; .onnx files: onnxruntime or openvino
     }
 
     @classmethod

@@ -58,8 +58,9 @@ def parse_args(argv):
     parser.add_argument("--max_per_class", "--max-per-class", dest="max_per_class", type=int,
                         help=f"boxes kept per class (default {NmsSettings().max_per_class})")
     parser.add_argument("--runtime", choices=RUNTIMES,
-                        help="what runs the model (default: onnxruntime for .onnx files; "
-                             "openvino if installed)")
+                        help="what runs the model (default: onnxruntime for .onnx files, "
+                             "openvino if installed; litert for .tflite; tensorflow for "
+                             "Keras files and SavedModels)")
     parser.add_argument("--class_agnostic", "--class-agnostic", dest="class_agnostic",
                         action="store_true", help="suppress overlapping boxes across classes")
     parser.add_argument("--image", action="store_true", default=False,

@@ -65,6 +65,19 @@ def tiny_onnx(tmp_path_factory, tiny_model):
 
 
 @pytest.fixture(scope="session")
+def tiny_tflite(tmp_path_factory, tiny_model):
+    """The real yolov3-tiny exported by export.py's code: the detection graph as TFLite."""
+    from yolo3.defaults import NmsSettings
+    from yolo3.export.tflite import export_tflite
+    from yolo3.inference.detector import open_model
+
+    path = tmp_path_factory.mktemp("exports") / "yolo-tiny.tflite"
+    export_tflite(open_model(tiny_model), path, (416, 416), NmsSettings(),
+                  source=tiny_model.name)
+    return path
+
+
+@pytest.fixture(scope="session")
 def shapes_export(tmp_path_factory):
     """A 40-image synthetic VoTT-style export (3 classes) under <tmp>/data."""
     from synthetic import make_dataset

@@ -196,3 +196,43 @@ def assert_same_detections(ours, theirs, score_tolerance=1e-3):
     for a, b in zip(ours, theirs):
         assert box_iou(a["box"], b["box"]) >= 0.99
         assert abs(a["score"] - b["score"]) <= score_tolerance
+
+
+# NMS settings the exported graphs are checked at against the Keras detector
+EXPORT_PARITY_NMS = [{}, {"score": 0.05, "iou": 0.3}, {"score": 0.01, "max_per_class": 1}]
+
+
+def assert_export_matches_keras(open_exported, keras_model: Path, **nms) -> None:
+    """``open_exported(nms=...)``'s detections on the sample equal the Keras detector's
+    (at least 3 of them)."""
+    from PIL import Image
+
+    from yolo3.defaults import NmsSettings
+    from yolo3.inference.detector import Detector, open_model
+
+    settings = NmsSettings(**nms)
+    image = Image.open(SAMPLE)
+    keras = Detector(open_model(keras_model), (416, 416), settings).detect(image)
+    assert len(keras) >= 3
+    assert_same_detections(open_exported(nms=settings).detect(image), keras)
+
+
+def detect_in_a_fresh_process(model_path: Path) -> tuple[str, str, str]:
+    """YOLO(model_path) on the sample in a new interpreter: (the classes found and the
+    input size, the TensorFlow/Keras modules it imported, its stderr)."""
+    import textwrap
+
+    script = textwrap.dedent(f"""
+        import sys
+        from PIL import Image
+        from yolo import YOLO
+        yolo = YOLO(model_path={str(model_path)!r})
+        found = yolo.detect(Image.open({str(SAMPLE)!r}))
+        print(sorted(d["class_name"] for d in found), yolo.model_image_size)
+        print(sorted(m for m in sys.modules if m.split(".")[0] in ("tensorflow", "keras")))
+    """)
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                            cwd=REPO, env=user_env(), timeout=120)
+    assert result.returncode == 0, result.stderr
+    detected, modules = result.stdout.strip().splitlines()
+    return detected, modules, result.stderr

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import math
 import os
 import signal
@@ -14,26 +15,17 @@ from collections.abc import Callable, Sequence
 from yolo3.errors import YoloError
 
 
-def quiet_tensorflow() -> None:
-    """Import TensorFlow without its start-up chatter, unless the user asked for logs.
-
-    TensorFlow's C++ side writes oneDNN/absl/CUDA notices straight to file descriptor 2
-    before any setting applies, so the import runs with that descriptor parked in a temporary
-    file; what it wrote is replayed only if the import fails.
-    """
-    if "TF_CPP_MIN_LOG_LEVEL" in os.environ:
-        return
-    os.environ["TF_CPP_MIN_LOG_LEVEL"] = "2"
+@contextlib.contextmanager
+def parked_stderr():
+    """Run the block with file descriptor 2 parked in a temporary file: C++ libraries
+    (TensorFlow, LiteRT) write notices there before, or regardless of, any log setting.
+    What they wrote is replayed only if the block fails."""
     sys.stderr.flush()
     saved = os.dup(2)
     with tempfile.TemporaryFile() as capture:
         os.dup2(capture.fileno(), 2)
         try:
-            import keras  # noqa: F401
-            import tensorflow
-
-            # device discovery is where GPU builds report a missing CUDA driver
-            tensorflow.config.list_physical_devices()
+            yield
         except BaseException:
             os.dup2(saved, 2)
             capture.seek(0)
@@ -42,6 +34,20 @@ def quiet_tensorflow() -> None:
         finally:
             os.dup2(saved, 2)
             os.close(saved)
+
+
+def quiet_tensorflow() -> None:
+    """Import TensorFlow without its start-up chatter (oneDNN/absl/CUDA notices), unless
+    the user asked for logs."""
+    if "TF_CPP_MIN_LOG_LEVEL" in os.environ:
+        return
+    os.environ["TF_CPP_MIN_LOG_LEVEL"] = "2"
+    with parked_stderr():
+        import keras  # noqa: F401
+        import tensorflow
+
+        # device discovery is where GPU builds report a missing CUDA driver
+        tensorflow.config.list_physical_devices()
 
 
 def inference_only_process() -> None:

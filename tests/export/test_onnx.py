@@ -8,7 +8,13 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from helpers import SAMPLE, assert_same_detections, relative_error
+from helpers import (
+    EXPORT_PARITY_NMS,
+    SAMPLE,
+    assert_export_matches_keras,
+    assert_same_detections,
+    relative_error,
+)
 from yolo3.defaults import NmsSettings
 from yolo3.export.metadata import DETECTION, KEY, RAW, ExportInfo
 from yolo3.export.onnx import export_onnx
@@ -17,14 +23,10 @@ from yolo3.inference.images import letterbox
 from yolo3.inference.onnx_detector import OnnxDetector
 
 
-@pytest.mark.parametrize("nms", [NmsSettings(), NmsSettings(score=0.05, iou=0.3),
-                                 NmsSettings(score=0.01, max_per_class=1)])
+@pytest.mark.parametrize("nms", EXPORT_PARITY_NMS)
 def test_detection_graph_matches_the_keras_detector(tiny_model, tiny_onnx, nms):
-    image = Image.open(SAMPLE)
-    keras_detections = Detector(open_model(tiny_model), (416, 416), nms).detect(image)
-    onnx_detections = OnnxDetector(tiny_onnx, nms=nms).detect(image)
-    assert len(keras_detections) >= 3
-    assert_same_detections(onnx_detections, keras_detections)
+    assert_export_matches_keras(lambda nms: OnnxDetector(tiny_onnx, nms=nms), tiny_model,
+                                **nms)
 
 
 def test_the_file_carries_its_metadata(tiny_model, tiny_onnx):

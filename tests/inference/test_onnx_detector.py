@@ -3,15 +3,11 @@ same API, without TensorFlow; their settings checked against the export."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
-import textwrap
-
 import numpy as np
 import pytest
 from PIL import Image
 
-from helpers import REPO, SAMPLE, user_env
+from helpers import REPO, SAMPLE, detect_in_a_fresh_process
 from yolo3.defaults import NmsSettings
 from yolo3.errors import YoloError
 from yolo3.inference.base import cut_per_class
@@ -19,19 +15,7 @@ from yolo3.inference.onnx_detector import OnnxDetector
 
 
 def test_the_onnx_path_never_imports_tensorflow(tiny_onnx):
-    script = textwrap.dedent(f"""
-        import sys
-        from PIL import Image
-        from yolo import YOLO
-        yolo = YOLO(model_path={str(tiny_onnx)!r})
-        found = yolo.detect(Image.open({str(SAMPLE)!r}))
-        print(sorted(d["class_name"] for d in found), yolo.model_image_size)
-        print(sorted(m for m in sys.modules if m.split(".")[0] in ("tensorflow", "keras")))
-    """)
-    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                            cwd=REPO, env=user_env(), timeout=120)
-    assert result.returncode == 0, result.stderr
-    detected, modules = result.stdout.strip().splitlines()
+    detected, modules, _ = detect_in_a_fresh_process(tiny_onnx)
     assert detected == "['cat', 'cup', 'person'] (416, 416)"
     assert modules == "[]"
 

@@ -23,7 +23,11 @@ from yolo3.errors import YoloError
 from yolo3.export.metadata import DETECTION_INPUTS
 from yolo3.inference.base import DetectorBase, check_input_size
 from yolo3.inference.images import Letterbox
-from yolo3.inference.postprocess import non_max_suppression, undo_letterbox
+from yolo3.inference.postprocess import (
+    non_max_suppression,
+    single_image_non_max_suppression,
+    undo_letterbox,
+)
 from yolo3.model.build import build_model, fold_batchnorm
 from yolo3.model.files import is_full_model, load_keras2_weights, load_model, read_metadata
 
@@ -108,11 +112,14 @@ class Detector(DetectorBase):
     ``input_size`` is the network input (height, width), multiples of 32. The graph has a
     fixed signature (any batch size, this input size; the NMS thresholds are inputs), so it
     is traced once; yolo3.export writes the same graph to other formats.
+    ``single_image_nms``: NMS from ops every runtime has built in, for batches of one image
+    (postprocess.single_image_non_max_suppression; the TFLite export's graph).
     """
 
     def __init__(self, loaded: LoadedModel,
                  input_size: tuple[int, int] = (DEFAULT_INPUT_SIZE, DEFAULT_INPUT_SIZE),
-                 nms: NmsSettings | None = None, fold: bool = True):
+                 nms: NmsSettings | None = None, fold: bool = True,
+                 single_image_nms: bool = False):
         height, width = check_input_size(input_size)
         super().__init__(loaded.class_names, (height, width), nms or NmsSettings(),
                          loaded.config.anchors)
@@ -123,6 +130,8 @@ class Detector(DetectorBase):
         self.model = (fold_batchnorm(loaded.model, loaded.config, self.input_size,
                                      input_scale=PIXEL_SCALE) if foldable else loaded.model)
         self.takes_pixels = foldable
+        self._suppress = (single_image_non_max_suppression if single_image_nms
+                          else non_max_suppression)
         self._graph = tf.function(self._detect_graph,
                                   input_signature=detection_signature(self.input_size))
         self._thresholds = (tf.constant(self.nms.score, tf.float32),
@@ -143,7 +152,7 @@ class Detector(DetectorBase):
         boxes = tf.concat([d[0] for d in decoded], axis=1)
         scores = tf.concat([d[1] for d in decoded], axis=1)
         boxes = undo_letterbox(boxes, letterboxes)
-        return non_max_suppression(boxes, scores, replace(self.nms, score=score, iou=iou))
+        return self._suppress(boxes, scores, replace(self.nms, score=score, iou=iou))
 
     def run(self, arrays: np.ndarray, letterboxes: np.ndarray):
         outputs = self._graph(tf.constant(arrays), tf.constant(letterboxes), *self._thresholds)

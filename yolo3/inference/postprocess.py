@@ -52,3 +52,46 @@ def non_max_suppression(boxes: tf.Tensor, scores: tf.Tensor, settings: NmsSettin
         max_total_size=settings.max_per_class * num_classes, iou_threshold=settings.iou,
         score_threshold=settings.score, pad_per_class=False, clip_boxes=False)
     return kept_boxes, kept_scores, tf.cast(kept_classes, tf.int32), count
+
+
+BUILTIN_NMS_CANDIDATES = 2000  # (box, class) pairs the single-image NMS considers
+
+
+def single_image_non_max_suppression(boxes: tf.Tensor, scores: tf.Tensor,
+                                     settings: NmsSettings,
+                                     candidates: int = BUILTIN_NMS_CANDIDATES
+                                     ) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor]:
+    """:func:`non_max_suppression` for a batch of one image, from ops every runtime has
+    built in (TFLite's TOPK_V2, GATHER and NON_MAX_SUPPRESSION_V4: no Flex delegate).
+
+    The ``candidates`` best (box, class) pairs go through one NMS, each box shifted by its
+    class id times a span longer than any coordinate, so boxes of different classes never
+    overlap: per-class NMS in a single pass (class-agnostic: the best class of the
+    ``candidates`` best boxes, unshifted). Boxes must lie in [0, ∞), as undo_letterbox's do.
+
+    boxes: (1, N, 4); scores: (1, N, C). Returns boxes (1, K, 4), scores (1, K), class ids
+    (1, K) int32 and the valid count (1,), K = min(candidates, N·C), best scores first;
+    rows past the count repeat the first. Per-class limits are the caller's to apply.
+    """
+    boxes, scores = boxes[0], scores[0]
+    num_boxes, num_classes = boxes.shape[0], scores.shape[-1]
+    if settings.class_agnostic:
+        best = tf.reduce_max(scores, axis=-1)
+        limit = min(candidates, num_boxes)
+        top_scores, picks = tf.math.top_k(best, limit)
+        classes = tf.gather(tf.argmax(scores, axis=-1, output_type=tf.int32), picks)
+        picked = tf.gather(boxes, picks)
+        shifted = picked
+    else:
+        limit = min(candidates, num_boxes * num_classes)
+        top_scores, picks = tf.math.top_k(tf.reshape(scores, [-1]), limit)
+        classes = picks % num_classes
+        picked = tf.gather(boxes, picks // num_classes)
+        span = tf.reduce_max(picked) + 1.0
+        shifted = picked + tf.cast(classes, tf.float32)[:, None] * span
+    keep, count = tf.raw_ops.NonMaxSuppressionV4(
+        boxes=shifted, scores=top_scores, max_output_size=limit,
+        iou_threshold=settings.iou, score_threshold=settings.score,
+        pad_to_max_output_size=True)
+    return (tf.gather(picked, keep)[None], tf.gather(top_scores, keep)[None],
+            tf.gather(classes, keep)[None], count[None])
