@@ -4,7 +4,7 @@
     python export.py MODEL OUTPUT.onnx [--input_size 416] [--raw] [--opset 17]
     python export.py MODEL OUTPUT.onnx --quantize int8 --calibration train_list.txt
     python export.py MODEL OUTPUT.onnx --quantize fp16
-    python export.py MODEL OUTPUT.tflite [--input_size 416] [--quantize fp16]
+    python export.py MODEL OUTPUT.tflite [--input_size 416] [--quantize fp16|int8 ...]
     python export.py MODEL OUTPUT_FOLDER [--input_size 416]         # a SavedModel
 
 The default export holds the whole detection graph, the same one the TensorFlow detector
@@ -19,7 +19,8 @@ measured on up to --calibration_images images of a training-list file (letterbox
 inference does): about 0.6× the fp32 time on CPUs with VNNI. --quantize fp16 halves the
 file for accelerators with float16 units (CPUs without them run it slower). A .tflite
 output is the same detection graph for one image at a time, TFLite builtin ops only (LiteRT
-runs it without the Flex delegate); --quantize fp16 stores its weights in float16. An
+runs it without the Flex delegate); --quantize int8 quantizes its network likewise (for
+XNNPACK's integer kernels), --quantize fp16 stores its weights in float16. An
 output without a suffix is a TensorFlow SavedModel folder for TF Serving: its
 serving_default signature takes encoded image bytes, its detect signature the ONNX
 export's inputs.
@@ -80,9 +81,8 @@ def parse_args(argv):
                          ".onnx, .tflite, or a folder name without a suffix for a SavedModel")
     if args.format == "saved_model" and (args.raw or args.quantize or args.opset):
         parser.error("--raw, --quantize and --opset apply to ONNX exports")
-    if args.format == "tflite" and (args.raw or args.opset or args.quantize == "int8"):
-        parser.error("--raw, --opset and --quantize int8 apply to ONNX exports (TFLite "
-                     "takes --quantize fp16)")
+    if args.format == "tflite" and (args.raw or args.opset):
+        parser.error("--raw and --opset apply to ONNX exports")
     return args
 
 
@@ -148,9 +148,10 @@ def main(argv=None) -> int:
         from yolo3.export.tflite import export_tflite
 
         info = export_tflite(loaded, args.output, size, NmsSettings(), source=args.model.name,
-                             float16=args.quantize == "fp16")
+                             float16=args.quantize == "fp16", calibration=calibration,
+                             calibration_source=str(args.calibration))
         print(f"Wrote {args.output} (detection graph, one image per call, TFLite builtins"
-              f"{', fp16 weights' if args.quantize else ''}, {size[0]}x{size[1]}, "
+              f"{_precision(args.quantize, calibration)}, {size[0]}x{size[1]}, "
               f"{len(info.class_names)} classes).")
         return 0
     info = export_onnx(loaded, args.output, size, NmsSettings(), raw=args.raw,
@@ -158,14 +159,16 @@ def main(argv=None) -> int:
                        calibration=calibration, calibration_source=str(args.calibration),
                        float16=args.quantize == "fp16")
     what = "raw head outputs" if args.raw else "detection graph"
-    if args.quantize == "int8":
-        what += f", int8, calibrated on {len(calibration)} image" + \
-            ("s" if len(calibration) > 1 else "")
-    elif args.quantize:
-        what += ", fp16"
-    print(f"Wrote {args.output} ({what}, {size[0]}x{size[1]}, "
-          f"{len(info.class_names)} classes).")
+    print(f"Wrote {args.output} ({what}{_precision(args.quantize, calibration)}, "
+          f"{size[0]}x{size[1]}, {len(info.class_names)} classes).")
     return 0
+
+
+def _precision(quantize: str | None, calibration: list | None) -> str:
+    if quantize == "int8":
+        return f", int8, calibrated on {len(calibration)} image" + \
+            ("s" if len(calibration) > 1 else "")
+    return ", fp16" if quantize else ""
 
 
 if __name__ == "__main__":

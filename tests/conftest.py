@@ -8,7 +8,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import pytest  # noqa: E402
 
-from helpers import CFG, write_random_weights  # noqa: E402
+from helpers import CFG, SAMPLE, write_random_weights  # noqa: E402
 from yolo3.darknet import load_cfg  # noqa: E402
 
 
@@ -75,6 +75,27 @@ def tiny_tflite(tmp_path_factory, tiny_model):
     export_tflite(open_model(tiny_model), path, (416, 416), NmsSettings(),
                   source=tiny_model.name)
     return path
+
+
+@pytest.fixture(scope="session")
+def calibration(tmp_path_factory):
+    """A training-list file of six pictures: the sample, its mirror image and its four
+    quarters (int8 calibration)."""
+    from PIL import Image
+
+    folder = tmp_path_factory.mktemp("calibration")
+    image = Image.open(SAMPLE).convert("RGB")
+    w, h = image.size
+    pictures = [image, image.transpose(Image.Transpose.FLIP_LEFT_RIGHT)] + [
+        image.crop((x, y, x + w // 2, y + h // 2)) for x in (0, w // 2) for y in (0, h // 2)]
+    lines = []
+    for i, picture in enumerate(pictures):
+        path = folder / f"{i}.jpg"
+        picture.save(path, quality=95)
+        lines.append(f"{path}\n")
+    listing = folder / "calibration.txt"
+    listing.write_text("".join(lines))
+    return listing
 
 
 @pytest.fixture(scope="session")

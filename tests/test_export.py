@@ -48,8 +48,6 @@ def test_export_then_detect_and_evaluate_with_the_file(tmp_path, tiny_model):
     (["MODEL", "out.tfl"], ["unsupported format .tfl", ".onnx", ".tflite"]),
     (["MODEL", "out.tflite", "--raw"], ["apply to ONNX exports"]),
     (["MODEL", "out.tflite", "--opset", "13"], ["apply to ONNX exports"]),
-    (["MODEL", "out.tflite", "--quantize", "int8", "--calibration", "MODEL"],
-     ["TFLite takes --quantize fp16"]),
     (["MODEL", "out", "--raw"], ["apply to ONNX exports"]),
     (["MODEL", "EXISTING"], ["already exists"]),
     (["MODEL", "out.onnx", "--opset", "0"], ["--opset"]),

@@ -1,6 +1,7 @@
 """yolo3.export.tflite through export.py: the detection graph as TFLite gives the Keras
 detector's detections in LiteRT's interpreter (which has no Flex delegate), from builtin
-ops only; the metadata travels inside the file; fp16 halves it."""
+ops only; the metadata travels inside the file; fp16 halves it; int8 keeps the
+detections."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from helpers import (
     SAMPLE,
     assert_export_matches_keras,
     assert_same_detections,
+    box_iou,
     run_script,
 )
 from yolo3.export.metadata import DETECTION, ExportInfo
@@ -77,3 +79,38 @@ def test_export_py_writes_tflite_and_fp16(tmp_path, tiny_model, tiny_tflite):
     image = Image.open(SAMPLE)
     assert_same_detections(TfliteDetector(half).detect(image),
                            TfliteDetector(tiny_tflite).detect(image), 1e-2)
+
+
+def test_int8_keeps_the_detections(tmp_path, tiny_model, tiny_tflite, calibration):
+    """The network's convolutions read int8 weights (XNNPACK's integer kernels) except
+    the two heads; decode and NMS stay float32 (no box is rounded to a quantization
+    step); detections close to fp32's."""
+    import numpy as np
+    from ai_edge_litert import schema_py_generated as schema
+
+    int8 = tmp_path / "tiny-int8.tflite"
+    result = run_script("export.py", str(tiny_model), str(int8),
+                        "--quantize", "int8", "--calibration", str(calibration))
+    assert result.returncode == 0 and result.stderr == "", result.stderr
+    assert "int8, calibrated on 6 images" in result.stdout
+    model = schema.Model.GetRootAs(int8.read_bytes(), 0)
+    graph = model.Subgraphs(0)
+    conv = [i for i in range(model.OperatorCodesLength()) if max(
+        model.OperatorCodes(i).BuiltinCode(), model.OperatorCodes(i).DeprecatedBuiltinCode())
+        == schema.BuiltinOperator.CONV_2D]
+    kernels = [graph.Tensors(graph.Operators(i).Inputs(1)).Type()
+               for i in range(graph.OperatorsLength())
+               if graph.Operators(i).OpcodeIndex() in conv]
+    assert sorted(kernels).count(schema.TensorType.INT8) == 11
+    assert kernels.count(schema.TensorType.FLOAT32) == 2  # yolov3-tiny's heads
+    info = ExportInfo.from_json(read_metadata(int8.read_bytes()), str(int8))
+    assert info.extra["quantization"] == {"kind": "int8", "images": 6,
+                                          "calibration": str(calibration)}
+    image = Image.open(SAMPLE)
+    fp32 = TfliteDetector(tiny_tflite).detect(image)
+    quantized = TfliteDetector(int8).detect(image)
+    assert [d["class_id"] for d in quantized] == [d["class_id"] for d in fp32]
+    for a, b in zip(quantized, fp32):
+        assert box_iou(a["box"], b["box"]) >= 0.85 and abs(a["score"] - b["score"]) <= 0.05
+    steps = np.array([d["box"] for d in quantized]) / (832 / 255)
+    assert np.abs(steps - np.round(steps)).max() > 0.05  # boxes are not uint8 levels
