@@ -11,8 +11,9 @@
    already letterboxed). Target ratio ≤ 1.05. The low-precision paths end to end against
    the same bare fp32 forward, target ≤ 0.6 for the best: the int8 export (calibrated on
    the sample, its mirror image and its quarters) in ONNX Runtime, and the fp32 export in
-   OpenVINO at its default precision (bf16 on CPUs with bf16 units). The Keras/TensorFlow
-   detector end to end, for reference.
+   OpenVINO at its default precision (bf16 on CPUs with bf16 units), and the .tflite
+   exports (fp32 and int8) in LiteRT. The Keras/TensorFlow detector end to end, for
+   reference.
 2. Cold start: `yolo_video.py --image` on the sample, process start to exit, with the
    .onnx file vs the .h5 model.
 
@@ -47,11 +48,13 @@ from yolo3.darknet import load_cfg  # noqa: E402
 from yolo3.defaults import NmsSettings  # noqa: E402
 from yolo3.download import fetch  # noqa: E402
 from yolo3.export.onnx import export_onnx  # noqa: E402
+from yolo3.export.tflite import export_tflite  # noqa: E402
 from yolo3.inference.base import letterbox_batch  # noqa: E402
 from yolo3.inference.detector import Detector, open_model  # noqa: E402
 from yolo3.inference.images import letterbox  # noqa: E402
 from yolo3.inference.onnx_detector import OnnxDetector  # noqa: E402
 from yolo3.inference.openvino_detector import OpenVinoDetector  # noqa: E402
+from yolo3.inference.tflite_detector import TfliteDetector  # noqa: E402
 from yolo3.model.convert import darknet_to_keras  # noqa: E402
 from yolo3.training.recipes import set_head_bias_priors  # noqa: E402
 
@@ -85,6 +88,10 @@ def compare(model_path: Path, folder: Path, runs: int, priors: bool) -> dict[str
     export_onnx(loaded, raw, SIZE, NmsSettings(), raw=True)
     export_onnx(loaded, full, SIZE, NmsSettings())
     export_onnx(loaded, int8, SIZE, NmsSettings(), calibration=calibration_batches(picture))
+    tflite, tflite_int8 = (folder / f"{model_path.stem}{kind}.tflite" for kind in ("", "-int8"))
+    export_tflite(loaded, tflite, SIZE, NmsSettings())
+    export_tflite(loaded, tflite_int8, SIZE, NmsSettings(),
+                  calibration=calibration_batches(picture))
     canvas, _ = letterbox(image, SIZE)
     pixels = canvas[None].astype(np.float32) / 255.0
     # three sessions share two cores: idle threads must not spin while another runs
@@ -94,10 +101,13 @@ def compare(model_path: Path, folder: Path, runs: int, priors: bool) -> dict[str
     onnx_detector = OnnxDetector(full, spinning=False)
     int8_detector = OnnxDetector(int8, spinning=False)
     openvino_detector = OpenVinoDetector(full)
+    litert_detector, litert_int8_detector = TfliteDetector(tflite), TfliteDetector(tflite_int8)
     contenders = {"onnx bare forward": lambda: bare.run(None, {"input": pixels}),
                   "onnx end to end": lambda: onnx_detector.detect(image),
                   "int8 end to end": lambda: int8_detector.detect(image),
-                  "openvino end to end": lambda: openvino_detector.detect(image)}
+                  "openvino end to end": lambda: openvino_detector.detect(image),
+                  "litert end to end": lambda: litert_detector.detect(image),
+                  "litert int8 end to end": lambda: litert_int8_detector.detect(image)}
     times = {name: [] for name in contenders}
     for function in contenders.values():
         timed(function, 5)  # warm-up
@@ -137,22 +147,25 @@ def main() -> int:
                                        load_cfg(REPO / "cfg/yolov3.cfg"))
         darknet_to_keras(REPO / "cfg/yolov3.cfg", weights, full, log=lambda *a: None)
         print(f"{'ms, batch 1, medians':<18}{'boxes':>6}{'ort bare':>9}{'ort e2e':>9}"
-              f"{'int8 e2e':>9}{'ov e2e':>9}{'keras e2e':>10}{'e2e/bare':>9}{'int8/bare':>10}"
-              f"{'ov/bare':>9}")
+              f"{'int8 e2e':>9}{'ov e2e':>9}{'lite e2e':>9}{'lite8 e2e':>10}{'keras e2e':>10}"
+              f"{'e2e/bare':>9}{'int8/bare':>10}{'ov/bare':>9}{'lite8/bare':>11}")
         for name, path, priors in (("yolov3-tiny-416", tiny, False),
                                    ("yolov3-416", full, True)):
             result = compare(path, folder, args.runs, priors)
             bare = result["onnx bare forward"]
             ratio = result["onnx end to end"] / bare
-            int8, openvino = (result[k] / bare for k in ("int8 end to end",
-                                                          "openvino end to end"))
-            ok &= ratio <= 1.05 and min(int8, openvino) <= 0.6
+            int8, openvino, litert_int8 = (result[k] / bare for k in (
+                "int8 end to end", "openvino end to end", "litert int8 end to end"))
+            ok &= ratio <= 1.05 and min(int8, openvino, litert_int8) <= 0.6
             print(f"{name:<18}{result['detections']:>6}{bare:>9.1f}"
                   f"{result['onnx end to end']:>9.1f}{result['int8 end to end']:>9.1f}"
-                  f"{result['openvino end to end']:>9.1f}{result['keras end to end']:>10.1f}"
-                  f"{ratio:>9.2f}{int8:>10.2f}{openvino:>9.2f}")
-        print("targets: e2e/bare ≤ 1.05; the best of int8/bare and ov/bare ≤ 0.6 "
-              "(ov: OpenVINO at its default precision, bf16 on this CPU)")
+                  f"{result['openvino end to end']:>9.1f}{result['litert end to end']:>9.1f}"
+                  f"{result['litert int8 end to end']:>10.1f}"
+                  f"{result['keras end to end']:>10.1f}"
+                  f"{ratio:>9.2f}{int8:>10.2f}{openvino:>9.2f}{litert_int8:>11.2f}")
+        print("targets: e2e/bare ≤ 1.05; the best of int8/bare, ov/bare and lite8/bare ≤ 0.6 "
+              "(ov: OpenVINO at its default precision, bf16 on this CPU; lite: LiteRT with "
+              "XNNPACK, the .tflite exports)")
         onnx_file = folder / "yolov3-tiny.onnx"
         starts = {"onnx": [], "h5": []}
         for i in range(3):

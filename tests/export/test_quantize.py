@@ -125,7 +125,8 @@ def test_int8_keeps_the_map_of_a_trained_model(tmp_path, trained):
         assert result.returncode == 0, result.stderr
         result = run_script("evaluate.py", "--annot_file", str(trained / "heldout_list.txt"),
                             "--classes_path", str(trained / "classes.txt"), "--model_path",
-                            str(exported), "--output_dir", str(tmp_path / f"eval-{name}"), "--quiet")
+                            str(exported), "--output_dir", str(tmp_path / f"eval-{name}"),
+                            "--quiet")
         assert result.returncode == 0, result.stderr
         metrics = tmp_path / f"eval-{name}" / "metrics.json"
         maps[name] = json.loads(metrics.read_text())["voc_map50"]
