@@ -39,3 +39,25 @@ def test_missing_damaged_and_newer_metadata():
     newer["format_version"] = FORMAT_VERSION + 1
     with pytest.raises(YoloError, match="newer version"):
         ExportInfo.from_json(json.dumps(newer), "f.onnx")
+
+
+def test_a_detection_graph_without_metadata_takes_the_files_given(tmp_path):
+    """As export.py writes every detection graph: up to EXPORT_MAX_PER_CLASS boxes per
+    class, so evaluation (100 per class) runs a stripped file too; the input size comes
+    from the graph's images input."""
+    from yolo3.export.metadata import DETECTION_INPUTS, DETECTION_OUTPUTS, EXPORT_MAX_PER_CLASS
+
+    classes = tmp_path / "classes.txt"
+    classes.write_text("a\nb\n")
+    inputs = {"images": [1, 320, 416, 3], "letterboxes": [1, 6], "score_threshold": [],
+              "iou_threshold": []}
+    assert list(inputs) == list(DETECTION_INPUTS)
+    made = ExportInfo.from_file(None, "x.tflite", classes, inputs=inputs,
+                                outputs=DETECTION_OUTPUTS)
+    assert made.class_names == ["a", "b"] and made.input_size == (320, 416)
+    assert made.max_per_class_ceiling == EXPORT_MAX_PER_CLASS == 100
+    with pytest.raises(YoloError, match="give --classes_path"):
+        ExportInfo.from_file(None, "x.tflite", inputs=inputs, outputs=DETECTION_OUTPUTS)
+    with pytest.raises(YoloError, match="not a detection graph"):
+        ExportInfo.from_file(None, "x.tflite", classes, inputs={"input": [1, 416, 416, 3]},
+                             outputs=["conv_15"])

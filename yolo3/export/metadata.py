@@ -17,6 +17,8 @@ FORMAT_VERSION = 1
 DETECTION, RAW = "detection", "raw"
 DETECTION_INPUTS = ("images", "letterboxes", "score_threshold", "iou_threshold")
 DETECTION_OUTPUTS = ("boxes", "scores", "classes", "counts")  # the detection graph's outputs
+EXPORT_MAX_PER_CLASS = 100  # boxes per class every exported detection graph keeps (at least):
+#                             a ceiling; runtimes cut each class's list to their own limit
 LETTERBOX = ("aspect ratio kept, resized with pixel-area averaging (shrinking) or bicubic "
              "(growing), centred on grey (128, 128, 128); the letterboxes input packs "
              "scale_x, scale_y, offset_x, offset_y, image_w, image_h per image")
@@ -124,7 +126,7 @@ class ExportInfo:
                         "max_per_class": nms.max_per_class,
                         "class_agnostic": nms.class_agnostic},
                    source=where, cfg="", extra={"metadata": "from --classes_path"},
-                   graph_max_per_class=nms.max_per_class)
+                   graph_max_per_class=EXPORT_MAX_PER_CLASS)
 
     @classmethod
     def from_json(cls, text: str | None, where: str) -> ExportInfo:

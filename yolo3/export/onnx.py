@@ -16,11 +16,17 @@ from dataclasses import replace
 from pathlib import Path
 
 from yolo3.defaults import NmsSettings
-from yolo3.export.metadata import DETECTION, DETECTION_OUTPUTS, KEY, RAW, ExportInfo
+from yolo3.export.metadata import (
+    DETECTION,
+    DETECTION_OUTPUTS,
+    EXPORT_MAX_PER_CLASS,
+    KEY,
+    RAW,
+    ExportInfo,
+)
 from yolo3.files import atomic_output
 
 DEFAULT_OPSET = 17
-EXPORT_MAX_PER_CLASS = 100  # a ceiling: runtimes cut each class's list to their own limit
 
 
 def export_info(loaded, input_hw: tuple[int, int], nms: NmsSettings, graph: str,

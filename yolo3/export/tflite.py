@@ -20,7 +20,13 @@ from pathlib import Path
 
 from yolo3.defaults import NmsSettings
 from yolo3.errors import YoloError
-from yolo3.export.metadata import DETECTION, DETECTION_OUTPUTS, KEY, ExportInfo
+from yolo3.export.metadata import (
+    DETECTION,
+    DETECTION_OUTPUTS,
+    EXPORT_MAX_PER_CLASS,
+    KEY,
+    ExportInfo,
+)
 from yolo3.files import atomic_output
 
 TFLITE_SUFFIX = ".tflite"
@@ -34,7 +40,7 @@ def export_tflite(loaded, output: Path, input_hw: tuple[int, int], nms: NmsSetti
     atomically; returns the metadata it carries. ``calibration``: (images, letterboxes)
     batches of one image as DetectorBase.prepare makes them — the network is then
     quantized to int8 (see :func:`_quantize_int8`)."""
-    from yolo3.export.onnx import EXPORT_MAX_PER_CLASS, export_info
+    from yolo3.export.onnx import export_info
 
     graph_nms = replace(nms, max_per_class=max(nms.max_per_class, EXPORT_MAX_PER_CLASS))
     converter = _converter(loaded, input_hw, graph_nms)

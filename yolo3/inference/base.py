@@ -90,6 +90,11 @@ class DetectorBase:
 
     def detect_prepared(self, arrays: np.ndarray, letterboxes: np.ndarray) -> list[list[dict]]:
         boxes, scores, classes, counts = self.run(arrays, np.asarray(letterboxes, np.float32))
+        found = [classes[i, :n] for i, n in enumerate(counts)]
+        highest = max((int(c.max()) for c in found if len(c)), default=-1)
+        if highest >= len(self.class_names):  # a graph without metadata, the wrong names
+            raise YoloError(f"the model found class {highest}, but only "
+                            f"{len(self.class_names)} class names were given")
         return [[{"class_id": int(c), "class_name": self.class_names[int(c)],
                   "score": float(s), "box": [float(v) for v in b]}
                  for b, s, c in zip(boxes[i, :n], scores[i, :n], classes[i, :n])]
