@@ -169,6 +169,29 @@ class HeadGeometry:
         return offset, log_size
 
 
+def decode_head_parts(raw, anchors: np.ndarray, num_classes: int,
+                      input_hw: tuple[int, int], scale_x_y: float = 1.0):
+    """One head's boxes, objectness and class logits, for inference (see
+    :func:`decode_head`; the detector gates rows on objectness before the class product).
+
+    raw: (B, grid_h, grid_w, A * (5 + C)); anchors: (A, 2) (w, h) in input pixels;
+    ``scale_x_y`` the [yolo] layer's. Returns boxes (B, R, 4) xyxy in network-input
+    pixels, objectness (B, R, 1) = sigmoid(t_o) and class logits (B, R, C),
+    R = grid_h · grid_w · A.
+    """
+    import tensorflow as tf
+
+    head = HeadGeometry(raw, anchors, num_classes, input_hw, scale_x_y)
+    feats = head.split(raw)
+    centre, size = head.decode(feats)
+    boxes = tf.concat([centre - size / 2, centre + size / 2], axis=-1)
+    boxes = boxes * tf.concat([head.input_wh, head.input_wh], axis=0)
+    rows = head.grid_h * head.grid_w * head.num_anchors
+    return (tf.reshape(boxes, [-1, rows, 4]), tf.reshape(tf.sigmoid(feats[..., 4:5]),
+                                                         [-1, rows, 1]),
+            tf.reshape(feats[..., 5:], [-1, rows, num_classes]))
+
+
 def decode_head(raw, anchors: np.ndarray, num_classes: int, input_hw: tuple[int, int],
                 scale_x_y: float = 1.0):
     """Boxes and scores of one head, for inference.
@@ -180,14 +203,9 @@ def decode_head(raw, anchors: np.ndarray, num_classes: int, input_hw: tuple[int,
     """
     import tensorflow as tf
 
-    head = HeadGeometry(raw, anchors, num_classes, input_hw, scale_x_y)
-    feats = head.split(raw)
-    centre, size = head.decode(feats)
-    boxes = tf.concat([centre - size / 2, centre + size / 2], axis=-1)
-    boxes = boxes * tf.concat([head.input_wh, head.input_wh], axis=0)
-    scores = tf.sigmoid(feats[..., 4:5]) * tf.sigmoid(feats[..., 5:])
-    rows = head.grid_h * head.grid_w * head.num_anchors
-    return tf.reshape(boxes, [-1, rows, 4]), tf.reshape(scores, [-1, rows, num_classes])
+    boxes, objectness, class_logits = decode_head_parts(raw, anchors, num_classes, input_hw,
+                                                        scale_x_y)
+    return boxes, objectness * tf.sigmoid(class_logits)
 
 
 def pairwise_iou_cxcywh(boxes, truths):

@@ -15,7 +15,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from yolo3.boxes import decode_head
+from yolo3.boxes import decode_head_parts
 from yolo3.darknet import DarknetConfig, standard_config, with_classes
 from yolo3.data.classfiles import MODEL_DATA, read_anchors, read_class_names
 from yolo3.defaults import DEFAULT_INPUT_SIZE, NmsSettings
@@ -130,6 +130,7 @@ class Detector(DetectorBase):
         self.model = (fold_batchnorm(loaded.model, loaded.config, self.input_size,
                                      input_scale=PIXEL_SCALE) if foldable else loaded.model)
         self.takes_pixels = foldable
+        self._single_image = single_image_nms
         self._suppress = (single_image_non_max_suppression if single_image_nms
                           else non_max_suppression)
         self._graph = tf.function(self._detect_graph,
@@ -146,11 +147,18 @@ class Detector(DetectorBase):
             pixels = pixels / 255.0
         outputs = self.model(pixels, training=False)
         outputs = outputs if isinstance(outputs, (list, tuple)) else [outputs]
-        decoded = [decode_head(raw, head.layer_anchors, self.config.num_classes,
-                               self.input_size, head.scale_x_y)
+        decoded = [decode_head_parts(raw, head.layer_anchors, self.config.num_classes,
+                                     self.input_size, head.scale_x_y)
                    for raw, head in zip(outputs, self.config.heads)]
-        boxes = tf.concat([d[0] for d in decoded], axis=1)
-        scores = tf.concat([d[1] for d in decoded], axis=1)
+        boxes, objectness, class_logits = (tf.concat(part, axis=1) for part in zip(*decoded))
+        if not self._single_image:
+            # score = objectness × class ≤ objectness: rows whose objectness is at most the
+            # threshold in every image cannot pass it, so the class product, the NMS and
+            # its glue see only the others (a few dozen of yolov3-tiny's 2,535 at 0.3)
+            rows = tf.where(tf.reduce_any(objectness[..., 0] > score, axis=0))[:, 0]
+            boxes, objectness, class_logits = (tf.gather(t, rows, axis=1) for t in (
+                boxes, objectness, class_logits))
+        scores = objectness * tf.sigmoid(class_logits)
         boxes = undo_letterbox(boxes, letterboxes)
         return self._suppress(boxes, scores, replace(self.nms, score=score, iou=iou))
 
