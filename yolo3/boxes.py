@@ -89,14 +89,17 @@ def responsible_cells(centres: np.ndarray, grid_hw: tuple[int, int]) -> np.ndarr
 # decode and its inverse (TensorFlow, for the model's outputs)
 
 
-def _cells(grid_h, grid_w, dtype):
-    """(grid_h, grid_w, 1, 2) (column, row) of every cell: a constant for a static grid
-    (exported graphs then carry it instead of ops that rebuild it on every call)."""
+def _cells(grid_h, grid_w, num_anchors: int, dtype):
+    """(column, row) of every cell: a (grid_h, grid_w, A, 2) constant for a static grid
+    (exported graphs then carry it instead of ops that rebuild it on every call; full
+    size, because ONNX Runtime adds a tensor broadcast over an inner axis about 30× slower
+    than one of the same shape), else (grid_h, grid_w, 1, 2)."""
     import tensorflow as tf
 
     if isinstance(grid_h, int) and isinstance(grid_w, int):
         cols, rows = np.meshgrid(np.arange(grid_w), np.arange(grid_h))
-        return tf.constant(np.stack([cols, rows], axis=-1)[:, :, None, :], dtype)
+        cells = np.stack([cols, rows], axis=-1)[:, :, None, :]
+        return tf.constant(np.repeat(cells, num_anchors, axis=2), dtype)
     cols = tf.cast(tf.range(grid_w), dtype)
     rows = tf.cast(tf.range(grid_h), dtype)
     return tf.stack(tf.meshgrid(cols, rows), axis=-1)[:, :, None, :]
@@ -127,7 +130,7 @@ class HeadGeometry:
         self.grid_h, self.grid_w = _grid_size(raw)
         self.dtype = raw.dtype
         self.num_anchors, self.num_classes = len(anchors), num_classes
-        self.cells = _cells(self.grid_h, self.grid_w, raw.dtype)
+        self.cells = _cells(self.grid_h, self.grid_w, self.num_anchors, raw.dtype)
         self.grid_wh = tf.cast(tf.stack([self.grid_w, self.grid_h]), raw.dtype)
         self.input_wh = tf.constant([input_hw[1], input_hw[0]], raw.dtype)
         self.anchors = tf.constant(anchors, raw.dtype)

@@ -100,3 +100,17 @@ def test_single_image_nms_equals_tensorflows_combined_nms(agnostic):
         assert int(ours[3][0]) == n > 20
         for a, b in zip(ours[:3], theirs[:3]):
             np.testing.assert_allclose(a.numpy()[0, :n], b.numpy()[0, :n], rtol=1e-6)
+
+
+@BOTH
+def test_an_image_yields_at_most_max_boxes_per_image(suppress):
+    from yolo3.defaults import MAX_BOXES_PER_IMAGE
+
+    corners = np.stack(np.meshgrid(np.arange(40) * 20.0, np.arange(40) * 20.0), -1)
+    corners = corners.reshape(1, -1, 2)  # 1,600 disjoint boxes
+    boxes = tf.constant(np.concatenate([corners, corners + 10], -1), tf.float32)
+    scores = tf.constant(np.linspace(0.9, 0.5, 1600)[None, :, None], tf.float32)
+    found = suppress(boxes, scores, NmsSettings(score=0.3, iou=0.45, max_per_class=2000))
+    assert int(found[3][0]) == MAX_BOXES_PER_IMAGE == 1000
+    np.testing.assert_allclose(found[1].numpy()[0, :3], [0.9, 0.9 - 0.4 / 1599,
+                                                         0.9 - 0.8 / 1599], rtol=1e-6)

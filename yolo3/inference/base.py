@@ -22,9 +22,10 @@ def letterbox_batch(images: list[Image.Image | np.ndarray], input_hw: tuple[int,
     """Letterbox a batch: (B, h, w, 3) uint8 and (B, 6) float32 geometry rows
     (Letterbox.PACKED), the inputs of every detection graph. Images are PIL images of any
     mode, or RGB uint8 arrays (h, w, 3)."""
-    rgb = [image if isinstance(image, np.ndarray) else to_rgb(image) for image in images]
-    arrays, boxes = zip(*(letterbox(image, input_hw) for image in rgb))
-    return np.stack(arrays), np.stack([geometry.as_array() for geometry in boxes])
+    arrays = np.empty((len(images), *input_hw, 3), np.uint8)  # drawn in place: no stacking
+    rows = [letterbox(image if isinstance(image, np.ndarray) else to_rgb(image), input_hw,
+                      out=slot)[1].as_array() for image, slot in zip(images, arrays)]
+    return arrays, np.stack(rows)
 
 
 def check_input_size(input_size) -> tuple[int, int]:
@@ -67,7 +68,8 @@ class DetectorBase:
     def within_class_limit(self, boxes, scores, classes, counts):
         """An exported graph's outputs with at most this detector's max_per_class rows of
         each class (the graph keeps up to the export's)."""
-        if self.nms.max_per_class < self.info.max_per_class_ceiling:
+        if self.nms.max_per_class < self.info.max_per_class_ceiling and \
+                counts.max(initial=0) > self.nms.max_per_class:  # else no class can exceed it
             return cut_per_class(boxes, scores, classes, counts, self.nms.max_per_class)
         return boxes, scores, classes, counts
 

@@ -155,14 +155,21 @@ class Letterbox:
         return np.array([*self.scale, *self.offset, *self.image_size], dtype=np.float32)
 
 
-def resize(pixels: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+def resize(pixels: np.ndarray, size: tuple[int, int], out: np.ndarray | None = None
+           ) -> np.ndarray:
     """Resize a uint8 (h, w, 3) array to ``size`` (w, h): pixel-area averaging where it
-    shrinks (alias-free like PIL's bicubic reduction, far faster), bicubic where it grows."""
+    shrinks (alias-free like PIL's bicubic reduction, far faster), bicubic where it grows.
+    ``out``: a C-contiguous uint8 (h, w, 3) array to write into."""
     import cv2  # here, not at import: data-only tools read image headers without it
 
     shrinking = size[0] < pixels.shape[1] or size[1] < pixels.shape[0]
-    return cv2.resize(pixels, size, interpolation=cv2.INTER_AREA if shrinking
-                      else cv2.INTER_CUBIC)
+    interpolation = cv2.INTER_AREA if shrinking else cv2.INTER_CUBIC
+    if out is None:
+        return cv2.resize(pixels, size, interpolation=interpolation)
+    written = cv2.resize(pixels, size, dst=out, interpolation=interpolation)
+    if not np.shares_memory(written, out):  # OpenCV allocated its own after all
+        out[:] = written
+    return out
 
 
 _FILL_PIXEL = np.array(LETTERBOX_FILL, np.uint8)
@@ -177,23 +184,31 @@ def grey_canvas(height: int, width: int) -> np.ndarray:
     return canvas.reshape(height, width, 3)
 
 
-def letterbox(image: Image.Image | np.ndarray, input_hw: tuple[int, int]
-              ) -> tuple[np.ndarray, Letterbox]:
+def letterbox(image: Image.Image | np.ndarray, input_hw: tuple[int, int],
+              out: np.ndarray | None = None) -> tuple[np.ndarray, Letterbox]:
     """Resize keeping the aspect ratio onto a grey canvas of the network input
     ``input_hw`` (height, width, as everywhere).
 
     ``image`` is RGB: a PIL image or a uint8 array (h, w, 3), resized with :func:`resize`.
-    Returns uint8 (h, w, 3) — the model takes it as float32 / 255 —
-    and the geometry to map boxes back.
+    Returns uint8 (h, w, 3) — the model takes it as float32 / 255 — and the geometry to
+    map boxes back. ``out``: a uint8 (h, w, 3) array to draw on (a batch's slot), of which
+    only the borders are filled grey.
     """
     pixels = np.asarray(image)
     height, width = input_hw
     geometry = Letterbox((pixels.shape[1], pixels.shape[0]), (width, height))
     (nw, nh), (dx, dy) = geometry.resized_size, geometry.offset
-    resized = resize(pixels, (nw, nh))
-    canvas = grey_canvas(height, width)
-    canvas[dy:dy + nh, dx:dx + nw] = resized
-    return canvas, geometry
+    if out is None:
+        out = grey_canvas(height, width)
+    else:
+        for band in (out[:dy], out[dy + nh:], out[dy:dy + nh, :dx], out[dy:dy + nh, dx + nw:]):
+            band[:] = grey_canvas(*band.shape[:2])
+    target = out[dy:dy + nh, dx:dx + nw]
+    if target.flags.c_contiguous:  # full rows (dx = 0): resized in place, no copy
+        resize(pixels, (nw, nh), out=target)
+    else:
+        target[:] = resize(pixels, (nw, nh))
+    return out, geometry
 
 
 @lru_cache(maxsize=64)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import tensorflow as tf
 
 from yolo3.boxes import decode_head  # noqa: F401  (part of this module's interface)
-from yolo3.defaults import NmsSettings
+from yolo3.defaults import MAX_BOXES_PER_IMAGE, NmsSettings
 from yolo3.inference.images import Letterbox
 
 
@@ -36,7 +36,8 @@ def non_max_suppression(boxes: tf.Tensor, scores: tf.Tensor, settings: NmsSettin
     """Per-class (or class-agnostic) NMS over a batch.
 
     boxes: (B, N, 4); scores: (B, N, C). Returns boxes (B, K, 4), scores (B, K),
-    class ids (B, K) int32 and valid counts (B,), padded to K rows, best scores first.
+    class ids (B, K) int32 and valid counts (B,), padded to K rows, best scores first;
+    K = min(max_per_class × C, MAX_BOXES_PER_IMAGE) (max_per_class, class-agnostic).
     """
     num_classes = scores.shape[-1]
     if settings.class_agnostic:
@@ -49,7 +50,8 @@ def non_max_suppression(boxes: tf.Tensor, scores: tf.Tensor, settings: NmsSettin
                 tf.gather(classes, keep, batch_dims=1), count)
     kept_boxes, kept_scores, kept_classes, count = tf.image.combined_non_max_suppression(
         boxes[:, :, None, :], scores, max_output_size_per_class=settings.max_per_class,
-        max_total_size=settings.max_per_class * num_classes, iou_threshold=settings.iou,
+        max_total_size=min(settings.max_per_class * num_classes, MAX_BOXES_PER_IMAGE),
+        iou_threshold=settings.iou,
         score_threshold=settings.score, pad_per_class=False, clip_boxes=False)
     return kept_boxes, kept_scores, tf.cast(kept_classes, tf.int32), count
 
@@ -70,7 +72,8 @@ def single_image_non_max_suppression(boxes: tf.Tensor, scores: tf.Tensor,
     ``candidates`` best boxes, unshifted). Boxes must lie in [0, ∞), as undo_letterbox's do.
 
     boxes: (1, N, 4); scores: (1, N, C). Returns boxes (1, K, 4), scores (1, K), class ids
-    (1, K) int32 and the valid count (1,), K = min(candidates, N·C), best scores first;
+    (1, K) int32 and the valid count (1,), K = min(candidates, N·C, MAX_BOXES_PER_IMAGE),
+    best scores first;
     rows past the count repeat the first. Per-class limits are the caller's to apply.
     """
     boxes, scores = boxes[0], scores[0]
@@ -90,7 +93,7 @@ def single_image_non_max_suppression(boxes: tf.Tensor, scores: tf.Tensor,
         span = tf.reduce_max(picked) + 1.0
         shifted = picked + tf.cast(classes, tf.float32)[:, None] * span
     keep, count = tf.raw_ops.NonMaxSuppressionV4(
-        boxes=shifted, scores=top_scores, max_output_size=limit,
+        boxes=shifted, scores=top_scores, max_output_size=min(limit, MAX_BOXES_PER_IMAGE),
         iou_threshold=settings.iou, score_threshold=settings.score,
         pad_to_max_output_size=True)
     return (tf.gather(picked, keep)[None], tf.gather(top_scores, keep)[None],
