@@ -135,6 +135,29 @@ class HeadGeometry:
         self.input_wh = tf.constant([input_hw[1], input_hw[0]], raw.dtype)
         self.anchors = tf.constant(anchors, raw.dtype)
         self.scale_x_y = float(scale_x_y)
+        self._input_wh = np.array([input_hw[1], input_hw[0]], np.float64)
+        self._anchors = np.asarray(anchors, np.float64)
+        if self.static:
+            self._cell_scale = self.constant(1.0 / np.array([self.grid_w, self.grid_h]))
+        else:
+            self._cell_scale = 1.0 / self.grid_wh
+        self._anchor_scale = self.constant(self._anchors / self._input_wh)
+
+    @property
+    def static(self) -> bool:
+        return isinstance(self.grid_h, int) and isinstance(self.grid_w, int)
+
+    def constant(self, values):
+        """``values`` (..., k) as a constant (grid_h, grid_w, A, k) for a static grid — ONNX
+        Runtime multiplies by a tensor broadcast over inner axes several times slower than
+        by one of the same shape — else as given."""
+        import tensorflow as tf
+
+        values = np.asarray(values, np.float64)
+        if self.static:
+            values = np.broadcast_to(values, (self.grid_h, self.grid_w, self.num_anchors,
+                                              values.shape[-1]))
+        return tf.constant(values, self.dtype)
 
     def split(self, raw):
         """(B, gh, gw, A * (5 + C)) → (B, gh, gw, A, 5 + C) logits [t_xy, t_wh, t_o, t_c]."""
@@ -154,8 +177,8 @@ class HeadGeometry:
         offset = tf.sigmoid(feats[..., 0:2])
         if self.scale_x_y != 1.0:
             offset = offset * self.scale_x_y - (self.scale_x_y - 1.0) / 2
-        centre = (offset + self.cells) / self.grid_wh
-        size = tf.exp(t_wh) * self.anchors / self.input_wh
+        centre = (offset + self.cells) * self._cell_scale
+        size = tf.exp(t_wh) * self._anchor_scale
         return centre, size
 
     def encode(self, centre, size):
@@ -188,7 +211,7 @@ def decode_head_parts(raw, anchors: np.ndarray, num_classes: int,
     feats = head.split(raw)
     centre, size = head.decode(feats)
     boxes = tf.concat([centre - size / 2, centre + size / 2], axis=-1)
-    boxes = boxes * tf.concat([head.input_wh, head.input_wh], axis=0)
+    boxes = boxes * head.constant(np.tile(head._input_wh, 2))
     rows = head.grid_h * head.grid_w * head.num_anchors
     return (tf.reshape(boxes, [-1, rows, 4]), tf.reshape(tf.sigmoid(feats[..., 4:5]),
                                                          [-1, rows, 1]),
