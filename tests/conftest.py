@@ -99,6 +99,20 @@ def calibration(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
+def scoring_server(tmp_path_factory, tiny_onnx):
+    """azmlinfsrv serving deploy/score.py with the real yolov3-tiny ONNX export on a
+    loopback port: (its /score address, the serving environment's bin folder)."""
+    import shutil
+
+    from yolo3.serving.local import LocalServer, serving_environment
+
+    models = tmp_path_factory.mktemp("azureml-models")
+    shutil.copy(tiny_onnx, models / "yolo-tiny.onnx")
+    with LocalServer(models) as running:
+        yield running.url, serving_environment()
+
+
+@pytest.fixture(scope="session")
 def shapes_export(tmp_path_factory):
     """A 40-image synthetic VoTT-style export (3 classes) under <tmp>/data."""
     from synthetic import make_dataset

@@ -95,7 +95,6 @@ def trained(tmp_path_factory, tiny_model):
     comparison a coin toss: its many near-equal overlapping boxes trade places under any
     perturbation, and 16 validation images move mAP by 0.03 per flipped box."""
     from synthetic import make_dataset
-
     from yolo3.training import TrainSettings, train
 
     root = tmp_path_factory.mktemp("trained")

@@ -61,3 +61,23 @@ def test_input_sizes_must_be_multiples_of_32(size):
     with pytest.raises(YoloError, match="multiples of 32"):
         check_input_size(size)
     assert check_input_size(("320", 608)) == (320, 608)
+
+
+def test_with_nms_shares_the_session_and_checks_the_export(tiny_onnx, tiny_model):
+    from helpers import SAMPLE
+    from yolo3.inference.detector import Detector, open_model
+    from yolo3.inference.onnx_detector import OnnxDetector
+
+    detector = OnnxDetector(tiny_onnx)
+    image = Image.open(SAMPLE)
+    strict = detector.with_nms(NmsSettings(score=0.95))
+    assert strict.session is detector.session and detector.nms == NmsSettings()
+    assert [d["class_name"] for d in strict.detect(image)] == ["cat"]
+    assert len(detector.detect(image)) == 3  # the original keeps its settings
+    one = detector.with_nms(NmsSettings(score=0.01, max_per_class=1)).detect(image)
+    assert len({d["class_id"] for d in one}) == len(one) > 3
+    assert detector.with_nms(NmsSettings()) is detector
+    with pytest.raises(YoloError, match="keeps at most 100 boxes per class"):
+        detector.with_nms(NmsSettings(max_per_class=101))
+    with pytest.raises(YoloError, match="need an exported model"):
+        Detector(open_model(tiny_model)).with_nms(NmsSettings(score=0.5))

@@ -134,3 +134,23 @@ def test_pixel_limit(tmp_path):
         assert load_image(path).size == (40, 30)
     finally:
         set_max_pixels(DEFAULT_MAX_PIXELS)
+
+
+def test_decode_image_reads_bytes_like_files(tmp_path):
+    from helpers import SAMPLE
+    from yolo3.inference.images import decode_image, set_max_pixels
+
+    assert decode_image(SAMPLE.read_bytes()).tobytes() == load_image(SAMPLE).tobytes()
+    with pytest.raises(YoloError, match=r"^the upload: not a readable image \(cannot identify "
+                                        r"image file data\)$"):
+        decode_image(b"not a picture", "the upload")
+    with pytest.raises(YoloError, match="not a readable image"):
+        decode_image(SAMPLE.read_bytes()[:5000])  # truncated
+    try:
+        set_max_pixels(1000)
+        with pytest.raises(YoloError, match="larger than the limit of 1,000 pixels"):
+            decode_image(SAMPLE.read_bytes())
+    finally:
+        from yolo3.inference.images import DEFAULT_MAX_PIXELS
+
+        set_max_pixels(DEFAULT_MAX_PIXELS)

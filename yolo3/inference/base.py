@@ -8,6 +8,8 @@ Each detection is a dict ``{"class_id": int, "class_name": str, "score": float,
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 from PIL import Image
 
@@ -60,10 +62,26 @@ class DetectorBase:
             check_input_size(input_size)
         size, nms = info.settings(where, input_size, nms)
         DetectorBase.__init__(self, info.class_names, size, nms, np.array(info.anchors))
-        self.info = info
+        self.info, self.where = info, where
+        self._set_thresholds()
+
+    def _set_thresholds(self) -> None:
         _, _, score, iou = DETECTION_INPUTS
         self.thresholds = {score: np.array(self.nms.score, np.float32),  # once, not per call
                            iou: np.array(self.nms.iou, np.float32)}
+
+    def with_nms(self, nms: NmsSettings) -> DetectorBase:
+        """This exported detector, sharing its runtime session, with other NMS settings
+        (checked against what the export can do): a served model's per-request settings."""
+        if getattr(self, "info", None) is None:
+            raise YoloError("per-call NMS settings need an exported model (export.py)")
+        if nms == self.nms:
+            return self
+        _, nms = self.info.settings(self.where, None, nms)
+        other = copy.copy(self)
+        other.nms = nms
+        other._set_thresholds()
+        return other
 
     def within_class_limit(self, boxes, scores, classes, counts):
         """An exported graph's outputs with at most this detector's max_per_class rows of

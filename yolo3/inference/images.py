@@ -64,19 +64,22 @@ def set_max_pixels(limit: int) -> None:
 
 
 @contextmanager
-def _opened(path: Path) -> Iterator[Image.Image]:
-    """An image file opened (header read, pixels not yet decoded), within the pixel limit."""
+def _opened(path, where: str | None = None) -> Iterator[Image.Image]:
+    """An image file (or binary stream, named ``where`` in messages) opened — header read,
+    pixels not yet decoded — within the pixel limit."""
+    source, path = path, where or path
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            image = Image.open(path)
+            image = Image.open(source)
     except FileNotFoundError:
         raise YoloError(f"{path}: no such file") from None
     except Image.DecompressionBombError:
         raise YoloError(f"{path}: larger than the limit of {_max_pixels:,} pixels "
                         "(--max_pixels)") from None
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as error:
-        raise YoloError(f"{path}: not a readable image ({_first_line(error)})") from None
+        raise YoloError(f"{path}: not a readable image "
+                        f"({_first_line(error).replace(repr(source), 'data')})") from None
     with image:
         width, height = image.size
         if width * height > _max_pixels:
@@ -110,8 +113,20 @@ def verify_image(path: str | Path) -> tuple[int, int]:
 def load_image(path: str | Path) -> Image.Image:
     """Read an image file as upright 8-bit RGB; YoloError if it cannot be decoded or is
     over the pixel limit."""
-    path = Path(path)
-    with _opened(path) as image:
+    return _decoded(Path(path), None)
+
+
+def decode_image(data: bytes, where: str = "the image") -> Image.Image:
+    """Encoded image bytes (JPEG, PNG, …) as upright 8-bit RGB; YoloError naming ``where``
+    if they cannot be decoded or are over the pixel limit."""
+    import io
+
+    return _decoded(io.BytesIO(data), where)
+
+
+def _decoded(path, where: str | None) -> Image.Image:
+    with _opened(path, where) as image:
+        path = where or path
         try:
             image.load()
             return to_rgb(image)
