@@ -36,6 +36,7 @@ def data(tmp_path):
     annot.write_text(f"{SAMPLE} 30,513,332,744,0\n")
     (tmp_path / "classes.txt").write_text("cat\n")
     (tmp_path / "d.json").write_text(json.dumps({str(SAMPLE): []}))
+    (tmp_path / "m.onnx").write_bytes(b"an export")
     return tmp_path
 
 
@@ -45,6 +46,8 @@ def data(tmp_path):
      "--detections", "d.json", "--output_dir", "eval"],
     ["voc_annotation.py", "--data_dir", "missing"],
     ["azureml_driver.py", "--dry-run"],
+    ["deploy_to_azureml.py", "--dry-run", "--model", "m.onnx"],
+    ["test_service.py", "--image", str(SAMPLE), "--url", "http://127.0.0.1:9/score"],
 ])
 def test_data_only_commands_never_load_tensorflow(data, command):
     assert loaded_after(*command, cwd=data) == [False, False]
