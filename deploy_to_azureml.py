@@ -5,13 +5,16 @@
     python deploy_to_azureml.py --model yolo-tiny.onnx             # register, deploy, route
     python deploy_to_azureml.py --model yolo-tiny.onnx --dry-run   # print the YAML only
     python deploy_to_azureml.py --model yolo-tiny.onnx --local     # the same scoring here
+    python deploy_to_azureml.py --job JOB_NAME                     # a training job's model
     python deploy_to_azureml.py --delete                           # remove the endpoint
 
 The model is an export.py file (.onnx, or .tflite): the serving environment
-(requirements-serve.txt on Azure's CPU inference image) has no TensorFlow. The workspace
-comes from config.json (--workspace-config), sign-in from DefaultAzureCredential (az login,
-a managed identity, a service principal's environment variables). Prints the scoring URI;
-the key stays in the workspace (az ml online-endpoint get-credentials, or the portal).
+(requirements-serve.txt on Azure's CPU inference image) has no TensorFlow. --job takes the
+trained_model.h5 of a finished azureml_driver.py job instead, downloaded and exported here.
+The workspace comes from config.json (--workspace-config), sign-in from
+DefaultAzureCredential (az login, a managed identity, a service principal's environment
+variables). Prints the scoring URI; the key stays in the workspace (az ml online-endpoint
+get-credentials, or the portal).
 --local starts Microsoft's inference server (azmlinfsrv, what the endpoint runs) on
 127.0.0.1 with the same scoring script and model, until Ctrl-C.
 """
@@ -58,6 +61,8 @@ def parse_args(argv):
     mode.add_argument("--local", action="store_true",
                       help="serve the model with the scoring script here (azmlinfsrv)")
     mode.add_argument("--delete", action="store_true", help="delete the endpoint")
+    parser.add_argument("--job", help="deploy the trained model of this finished training "
+                                      "job (downloaded and exported to ONNX here)")
     parser.add_argument("--port", type=int, default=5001, help="--local's port (5001)")
     return parser.parse_args(argv)
 
@@ -66,8 +71,8 @@ def deploy_settings(args) -> DeploySettings:
     settings = replace(DeploySettings(), **{**SETTINGS, **{
         f.name: getattr(args, f.name) for f in fields(DeploySettings) if hasattr(args, f.name)}})
     problems = settings.problems()
-    if args.delete:
-        problems = {k: v for k, v in problems.items() if k == "endpoint_name"}
+    if args.delete or args.job:  # no model file given: none to check
+        problems = {k: v for k, v in problems.items() if k != "model"}
     for name, problem in problems.items():
         where = "--" + name.replace("_", "-") if hasattr(args, name) else f"SETTINGS[{name!r}]"
         raise YoloError(f"{where} {problem}")
@@ -78,6 +83,8 @@ def main(argv=None) -> int:
     from yolo3.azure import deploy
 
     args = parse_args(argv)
+    if args.job and (args.dry_run or args.local or args.delete):
+        raise YoloError("--job needs the workspace: not with --dry-run, --local or --delete")
     settings = deploy_settings(args)
     if args.local:
         return serve_locally(settings, args.port)
@@ -89,6 +96,9 @@ def main(argv=None) -> int:
         deploy.delete(settings)
         print(f"Deleted endpoint {settings.endpoint_name}.")
         return 0
+    if args.job:
+        settings = replace(settings, model=str(deploy.model_from_job(
+            settings, args.job, BUILD / "jobs" / args.job)))
     code = deploy.build_snapshot(BUILD / "snapshot")
     if args.dry_run:
         sys.stdout.write(deploy.as_yaml(deploy.endpoint(settings)) + "---\n"

@@ -80,9 +80,10 @@ class FakeOperation:
 
 
 class FakeClient:
-    """What deploy() asks of MLClient; ``fail_deployment``: Azure's refusal to raise."""
+    """What deploy() asks of MLClient; ``fail_deployment``: Azure's refusal to raise;
+    ``job_model``: the trained model a finished job's outputs hold (None: no such job)."""
 
-    def __init__(self, fail_deployment=None):
+    def __init__(self, fail_deployment=None, job_model=None):
         from types import SimpleNamespace
 
         self.calls = []
@@ -103,7 +104,18 @@ class FakeClient:
                 client.calls.append(("deployment", entity))
                 return FakeOperation(fail_deployment)
 
+        class Jobs:
+            def download(self, name, download_path, all):
+                from azure.core.exceptions import ResourceNotFoundError
+
+                if job_model is None:
+                    raise ResourceNotFoundError(f"job {name} not found")
+                outputs = Path(download_path) / "artifacts" / "outputs"
+                outputs.mkdir(parents=True)
+                (outputs / "trained_model.h5").write_bytes(job_model.read_bytes())
+
         self.online_endpoints, self.online_deployments = Endpoints(), Deployments()
+        self.jobs = Jobs()
 
 
 def test_deploy_prints_the_uri_never_the_key(tmp_path, export, monkeypatch, capsys):
@@ -165,3 +177,28 @@ def test_local_serves_the_same_scoring_until_interrupted(tmp_path, export, scori
     finally:
         if process.poll() is None:
             process.kill()
+
+
+def test_a_training_jobs_model_is_downloaded_exported_and_deployed(tmp_path, tiny_model,
+                                                                   monkeypatch, capsys):
+    import deploy_to_azureml
+    from yolo3.azure import deploy
+
+    (tmp_path / "config.json").write_text('{"subscription_id": "s", "resource_group": "g", '
+                                          '"workspace_name": "w"}')
+    monkeypatch.setattr(deploy_to_azureml, "BUILD", tmp_path / "build")
+    client = FakeClient(job_model=tiny_model)
+    monkeypatch.setattr(deploy, "_client", lambda settings: client)
+    monkeypatch.chdir(tmp_path)
+    assert deploy_to_azureml.main(["--job", "shapes-run-7"]) == 0
+    deployed = client.calls[1][1].model.path
+    assert Path(deployed).name == "shapes-run-7.onnx" and Path(deployed).is_file()
+    from yolo3.inference.onnx_detector import OnnxDetector
+
+    assert OnnxDetector(deployed).info.source == "job shapes-run-7: trained_model.h5"
+    assert "Scoring URI:" in capsys.readouterr().out
+    with pytest.raises(YoloError, match="^no job gone-run in the workspace$"):
+        monkeypatch.setattr(deploy, "_client", lambda settings: FakeClient())
+        deploy_to_azureml.main(["--job", "gone-run"])
+    with pytest.raises(YoloError, match="--job needs the workspace"):
+        deploy_to_azureml.main(["--job", "x", "--dry-run"])

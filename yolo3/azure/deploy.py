@@ -128,6 +128,37 @@ def deploy(settings: DeploySettings, code: Path, log=print) -> str:
         raise YoloError(f"the deployment failed: {_first_line(error)}") from None
 
 
+def model_from_job(settings: DeploySettings, job_name: str, folder: Path, log=print) -> Path:
+    """A finished training job's trained_model.h5, downloaded into ``folder`` and exported
+    (export.py's detection graph, ONNX, 416×416): the file to deploy."""
+    from azure.core.exceptions import AzureError, ResourceNotFoundError
+
+    client = _client(settings)
+    log(f"Downloading the outputs of job {job_name}...")
+    try:
+        client.jobs.download(job_name, download_path=str(folder), all=True)
+    except ResourceNotFoundError:
+        raise YoloError(f"no job {job_name} in the workspace") from None
+    except AzureError as error:
+        raise YoloError(f"downloading job {job_name} failed: {_first_line(error)}") from None
+    found = sorted(folder.rglob("trained_model.h5"))
+    if not found:
+        raise YoloError(f"job {job_name} has no trained_model.h5 among its outputs: did it "
+                        "finish?")
+    from yolo3.cli import quiet_tensorflow
+
+    quiet_tensorflow()
+    from yolo3.defaults import DEFAULT_INPUT_SIZE, NmsSettings
+    from yolo3.export.onnx import export_onnx
+    from yolo3.inference.detector import open_model
+
+    exported = folder / f"{job_name}.onnx"
+    export_onnx(open_model(found[0]), exported, (DEFAULT_INPUT_SIZE, DEFAULT_INPUT_SIZE),
+                NmsSettings(), source=f"job {job_name}: {found[0].name}")
+    log(f"Exported {found[0].name} to {exported.name}")
+    return exported
+
+
 def delete(settings: DeploySettings) -> None:
     from azure.core.exceptions import AzureError, ResourceNotFoundError
 
