@@ -74,3 +74,40 @@ def test_the_serving_environment_has_no_tensorflow(server):
     probe = subprocess.run([str(bin_dir / "python"), "-c", "import tensorflow"],
                            capture_output=True, text=True)
     assert probe.returncode != 0 and "No module named 'tensorflow'" in probe.stderr
+
+
+def test_an_unexpected_failure_is_500_without_internals(server):
+    """run() in the serving environment, with a model that breaks mid-request: HTTP 500,
+    a generic JSON message, the details only in the server's log."""
+    _, bin_dir = server
+    script = f"""
+import json, runpy, sys
+score = runpy.run_path({str(REPO / "deploy" / "score.py")!r})
+
+class Broken:
+    nms = __import__("yolo3.defaults", fromlist=["NmsSettings"]).NmsSettings()
+    def with_nms(self, nms):
+        return self
+    def detect(self, image):
+        raise RuntimeError("/secret/path/model.onnx: kernel exploded")
+
+class Request:
+    headers = {{"Content-Type": "image/jpeg"}}
+    class args:
+        @staticmethod
+        def to_dict():
+            return {{}}
+    @staticmethod
+    def get_data(cache=False):
+        return open({str(SAMPLE)!r}, "rb").read()
+
+score["served"].update(detector=Broken(), model="m.onnx", ceiling=100)
+answer = score["run"](Request())
+print(answer.status_code, answer.get_data(as_text=True))
+"""
+    result = subprocess.run([str(bin_dir / "python"), "-c", script], capture_output=True,
+                            text=True, timeout=120, cwd=REPO)
+    status, body = result.stdout.strip().split(" ", 1)
+    assert status == "500", result.stderr
+    assert json.loads(body) == {"error": "the model failed on this request"}
+    assert "kernel exploded" in result.stderr  # logged for the operator
