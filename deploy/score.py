@@ -4,10 +4,11 @@ inference server (``azmlinfsrv``, the same server the endpoint runs):
     azmlinfsrv --entry_script deploy/score.py --model_dir FOLDER_WITH_EXPORT
 
 ``init()`` opens the export under ``AZUREML_MODEL_DIR`` (yolo3.serving.model: the .onnx
-file, else the .tflite file; ``YOLO3_MODEL_FILE`` names one) — no TensorFlow in the
-serving environment. ``run()`` takes raw image bytes (``Content-Type: image/...``) or JSON
-``{"image": "<base64>"}`` (or upstream's ``"data"``), optional ``score``, ``iou``,
-``max_per_class`` (JSON fields or query parameters), and answers
+file, else the .tflite file, else a SavedModel folder; ``YOLO3_MODEL_FILE`` names one) —
+no TensorFlow in the serving environment for the first two. ``run()`` takes raw image
+bytes (``Content-Type: image/...``) or JSON ``{"image": "<base64>"}`` (or upstream's
+``"data"``), optional ``score``, ``iou``, ``max_per_class`` (JSON fields or query
+parameters), and answers
 ``{"detections": [...], "image_size": [w, h], "model": ...}``. A malformed request gets
 HTTP 400 and ``{"error": "<one line>"}``; an unexpected failure HTTP 500 with a generic
 message (the details go to the server's log, never to the client); the worker stays up.

@@ -17,8 +17,16 @@ def test_the_only_export_is_found_onnx_first(tmp_path):
     assert find_model(tmp_path, "det.tflite").name == "det.tflite"
 
 
+def test_a_saved_model_folder_comes_last(tmp_path):
+    (tmp_path / "m" / "exported").mkdir(parents=True)
+    (tmp_path / "m" / "exported" / "saved_model.pb").write_bytes(b"s")
+    assert find_model(tmp_path) == tmp_path / "m" / "exported"
+    (tmp_path / "m" / "det.onnx").write_bytes(b"o")
+    assert find_model(tmp_path).name == "det.onnx"
+
+
 @pytest.mark.parametrize("files, name, phrase", [
-    ([], None, "no .onnx or .tflite export"),
+    ([], None, "no .onnx, .tflite or SavedModel export"),
     (["trained_model.h5"], None, "export it with export.py"),
     (["a.onnx", "b/b.onnx"], None, "2 .onnx files"),
     (["a.onnx"], "other.onnx", "no file other.onnx"),
