@@ -68,6 +68,15 @@ def test_route_and_shortcut_channels():
     assert config.layers[83].inputs == (82, 80, 78, 77)  # resolved once, in the graph
 
 
+def test_route_groups_take_one_channel_group_of_each_input():
+    config = parse_cfg(TINY_NET + conv(8) + conv(4) + "[route]\nlayers=-1,-2\ngroups=2\n"
+                       "group_id=1\n")
+    route = config.layers[2]
+    assert (route.groups, route.group_id, route.inputs, route.out_channels) == (2, 1, (1, 0), 6)
+    plain = parse_cfg(TINY_NET + conv(8) + "[route]\nlayers=-1\n").layers[1]
+    assert (plain.groups, plain.group_id, plain.out_channels) == (1, 0, 8)
+
+
 def test_comments_aliases_and_whitespace():
     text = ("# a comment\n[net]\n; another\nchannels = 1\n\n[conv]\nbatch_normalize=1\n"
             "filters = 8 # inline\nsize=3\nstride=1\npad=1\nactivation=leaky\n")
@@ -91,6 +100,11 @@ def test_comments_aliases_and_whitespace():
     (TINY_NET + conv(8) + conv(16) + "[shortcut]\nfrom=-2\nactivation=linear\n",
      "adds layer 0 (8 channels) to 16 channels"),
     (TINY_NET + conv(8) + "[maxpool]\nsize=2\nstride=2\npadding=0\n", "default padding"),
+    (TINY_NET + conv(8) + "[route]\nlayers=-1\ngroups=3\ngroup_id=0\n",
+     "groups=3 does not divide the routed layers' channels [8]"),
+    (TINY_NET + conv(8) + "[route]\nlayers=-1\ngroups=2\ngroup_id=2\n",
+     "need groups ≥ 1 and 0 ≤ group_id < groups"),
+    (TINY_NET + conv(8) + "[route]\nlayers=-1\ngroups=0\n", "need groups ≥ 1"),
     (TINY_NET + "filters=3\n", "no layers"),
     ("filters=3\n" + TINY_NET, "option before the first section"),
     (TINY_NET + "[convolutional\nfilters=3\n", "malformed section header"),

@@ -112,3 +112,20 @@ def test_custom_class_cfg_takes_every_non_head_layer_from_80_class_weights(
             np.testing.assert_array_equal(ours, theirs)
             compared += 1
     assert compared == 5 * (len(config.convs) - len(heads))  # kernel + 4 BN arrays each
+
+
+def test_yolov4_tiny_route_groups_match_opencv(random_weights):
+    """YOLOv4-tiny's CSP blocks route half of a layer's channels ([route] groups=2
+    group_id=1): random weights in the official layout against OpenCV's importer."""
+    config = load_cfg(CFG / "yolov4-tiny.cfg")
+    groups = [layer for layer in config.layers if getattr(layer, "groups", 1) > 1]
+    assert [(g.index, g.group_id, g.out_channels) for g in groups] == [
+        (3, 1, 32), (11, 1, 64), (19, 1, 128)]
+    model = build_model(config, input_shape=(416, 416))
+    assert model.count_params() == config.num_floats()
+    assert [tuple(o.shape[1:]) for o in model.outputs] == [(13, 13, 255), (26, 26, 255)]
+    assert [h.mask for h in config.heads] == [(3, 4, 5), (1, 2, 3)]  # v4-tiny's own masks
+    assert {h.scale_x_y for h in config.heads} == {1.05}
+    errors = compare_with_opencv(CFG / "yolov4-tiny.cfg", random_weights("yolov4-tiny"))
+    print(f"yolov4-tiny, random weights: max relative error vs OpenCV {max(errors):.2e}")
+    assert len(errors) == 2 and max(errors) <= TOLERANCE, errors

@@ -204,12 +204,21 @@ class _GraphBuilder:
                         out_channels=channels, stride=stride)
 
     def route(self, index: int, section: Section) -> Route:
+        where = self.where(index, section)
         sources = tuple(self.resolve(index, ref, section) for ref in section.get_ints("layers"))
         if not sources:
-            raise CfgError(f"{self.where(index, section)}: layers= is empty")
+            raise CfgError(f"{where}: layers= is empty")
+        groups, group_id = section.get_int("groups", 1), section.get_int("group_id", 0)
+        if groups < 1 or not 0 <= group_id < groups:
+            raise CfgError(f"{where}: groups={groups}, group_id={group_id}: need groups ≥ 1 "
+                           "and 0 ≤ group_id < groups")
+        channels = [self.layers[s].out_channels for s in sources]
+        if any(c % groups for c in channels):
+            raise CfgError(f"{where}: groups={groups} does not divide the routed layers' "
+                           f"channels {channels}")
         return Route(index=index, line=section.line, inputs=sources,
-                     out_channels=sum(self.layers[s].out_channels for s in sources),
-                     stride=self.layers[sources[0]].stride)
+                     out_channels=sum(c // groups for c in channels),
+                     stride=self.layers[sources[0]].stride, groups=groups, group_id=group_id)
 
     def upsample(self, index: int, section: Section) -> Upsample:
         factor = section.get_int("stride", 2)

@@ -113,8 +113,12 @@ class Shortcut(Layer):
 
 @dataclass(frozen=True)
 class Route(Layer):
-    """``[route]``: its inputs concatenated along channels (one input: passed through)."""
+    """``[route]``: its inputs concatenated along channels (one input: passed through).
+    ``groups`` > 1 (YOLOv4's CSP blocks): each input split into that many equal channel
+    groups, of which group ``group_id`` is taken."""
 
+    groups: int = 1
+    group_id: int = 0
     kind = "route"
 
 

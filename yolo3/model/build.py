@@ -50,6 +50,10 @@ def build_model(config: DarknetConfig, input_shape: tuple[int | None, int | None
         elif isinstance(layer, Shortcut):
             y = keras.layers.Add(name=layer.name)(x)
         elif isinstance(layer, Route):
+            if layer.groups > 1:
+                x = [_channel_group(t, layer.groups, layer.group_id,
+                                    layer.name if len(x) == 1 else f"{layer.name}_{k}")
+                     for k, t in enumerate(x)]
             y = x[0] if len(x) == 1 else keras.layers.Concatenate(name=layer.name)(x)
         elif isinstance(layer, Upsample):
             y = keras.layers.UpSampling2D(layer.factor, interpolation="nearest",
@@ -63,6 +67,18 @@ def build_model(config: DarknetConfig, input_shape: tuple[int | None, int | None
         outputs.append(y)
     heads = [outputs[head.conv_index] for head in config.heads] or [outputs[-1]]
     return keras.Model(inputs, heads, name=name)
+
+
+def _channel_group(x, groups: int, group_id: int, name: str):
+    """Channel group ``group_id`` of ``groups`` equal groups (Darknet's [route] groups=),
+    from built-in layers only, so keras.models.load_model still needs no custom objects:
+    channels moved to axis 1, cropped there, moved back."""
+    channels = x.shape[-1]
+    size = channels // groups
+    x = keras.layers.Permute((3, 1, 2), name=f"{name}_to_channels")(x)
+    x = keras.layers.Cropping2D(((group_id * size, channels - (group_id + 1) * size), (0, 0)),
+                                name=f"{name}_crop")(x)
+    return keras.layers.Permute((2, 3, 1), name=name)(x)
 
 
 def _conv_block(x, conv: Conv, folded: bool):
