@@ -88,7 +88,7 @@ def test_comments_aliases_and_whitespace():
 
 @pytest.mark.parametrize("text, message", [
     (TINY_NET + "[dropout]\nprobability=.5\n", "unsupported section [dropout]"),
-    (TINY_NET + conv(8, act="mish"), "unsupported activation 'mish'"),
+    (TINY_NET + conv(8, act="hardtan"), "unsupported activation 'hardtan'"),
     (TINY_NET + conv(8) + conv(21, 1, bn=False, act="linear") + yolo(classes=3),
      "classes=3 with 3 anchors needs filters=24"),
     (TINY_NET + conv(8) + conv(21, 1, bn=False, act="linear") + yolo(mask="0,1,5"),

@@ -129,3 +129,25 @@ def test_yolov4_tiny_route_groups_match_opencv(random_weights):
     errors = compare_with_opencv(CFG / "yolov4-tiny.cfg", random_weights("yolov4-tiny"))
     print(f"yolov4-tiny, random weights: max relative error vs OpenCV {max(errors):.2e}")
     assert len(errors) == 2 and max(errors) <= TOLERANCE, errors
+
+
+@pytest.mark.parametrize("activation", ["mish", "swish", "logistic", "relu"])
+def test_yolov4_activations_match_opencv(tmp_path, activation):
+    """Darknet's other activations (YOLOv4's mish above all) as Keras' built-in ones:
+    random weights against OpenCV's importer, batch-normalised and not."""
+    from helpers import write_random_weights
+
+    def conv(filters, size, bn=True):
+        return ("[convolutional]\n" + ("batch_normalize=1\n" if bn else "") +
+                f"filters={filters}\nsize={size}\nstride=1\npad=1\n"
+                f"activation={activation}\n\n")
+
+    cfg = tmp_path / f"{activation}.cfg"
+    cfg.write_text("[net]\nwidth=416\nheight=416\nchannels=3\n\n" + conv(16, 3)
+                   + conv(16, 3) + conv(16, 1, bn=False)
+                   + "[shortcut]\nfrom=-2\nactivation=linear\n")  # OpenCV names its output
+    weights = write_random_weights(tmp_path / f"{activation}.weights", load_cfg(cfg))
+    model = build_model(load_cfg(cfg))
+    assert model.get_layer(f"{activation}_1") is not None
+    errors = compare_with_opencv(cfg, weights)
+    assert max(errors) <= TOLERANCE, errors

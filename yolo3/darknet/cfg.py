@@ -36,7 +36,7 @@ _SECTION_ALIASES = {
     "max": "maxpool",
     "yolo": "yolo",
 }
-ACTIVATIONS = ("leaky", "linear")
+ACTIVATIONS = ("leaky", "linear", "mish", "swish", "logistic", "relu")  # YOLOv4 adds mish
 CFG_DIR = Path(__file__).resolve().parent.parent.parent / "cfg"
 STANDARD_CFGS = {"full": "yolov3.cfg", "tiny": "yolov3-tiny.cfg"}
 

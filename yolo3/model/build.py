@@ -31,6 +31,8 @@ from yolo3.darknet import (
 # default 1e-3 shifts converted outputs by about 0.7 %.
 BATCHNORM_EPSILON = 1e-6
 LEAKY_SLOPE = 0.1
+# Darknet's other activations as Keras' built-in ones (mish: x·tanh(softplus(x)), YOLOv4's)
+KERAS_ACTIVATIONS = {"mish": "mish", "swish": "silu", "logistic": "sigmoid", "relu": "relu"}
 
 
 def build_model(config: DarknetConfig, input_shape: tuple[int | None, int | None] = (None, None),
@@ -93,6 +95,9 @@ def _conv_block(x, conv: Conv, folded: bool):
         x = keras.layers.BatchNormalization(epsilon=BATCHNORM_EPSILON, name=conv.bn_name)(x)
     if conv.activation == "leaky":
         x = keras.layers.LeakyReLU(negative_slope=LEAKY_SLOPE, name=conv.activation_name)(x)
+    elif conv.activation in KERAS_ACTIVATIONS:
+        x = keras.layers.Activation(KERAS_ACTIVATIONS[conv.activation],
+                                    name=conv.activation_name)(x)
     return x
 
 
