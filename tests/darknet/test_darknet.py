@@ -96,6 +96,8 @@ def test_comments_aliases_and_whitespace():
     (TINY_NET + conv(8) + conv(21, 1, bn=False, act="linear") + yolo(anchors="10,13, 16"),
      "width,height pairs"),
     (TINY_NET + conv(8) + conv(21, 1, bn=True, act="linear") + yolo(), "must be linear"),
+    (TINY_NET + conv(8) + conv(21, 1, bn=False, act="linear") + yolo().replace(
+        "[yolo]\n", "[yolo]\nnew_coords=1\n"), "new_coords=1 (Scaled-YOLOv4's decode)"),
     (TINY_NET + conv(8) + "[route]\nlayers=-3\n", "not an earlier layer"),
     (TINY_NET + conv(8) + conv(16) + "[shortcut]\nfrom=-2\nactivation=linear\n",
      "adds layer 0 (8 channels) to 16 channels"),

@@ -263,6 +263,8 @@ class _GraphBuilder:
             raise CfgError(f"{where}: classes must be positive")
         if not section.get_float("scale_x_y", 1.0) > 0:
             raise CfgError(f"{where}: scale_x_y must be a positive number")
+        if section.get_int("new_coords", 0) != 0:  # decoded otherwise: refuse, never guess
+            raise CfgError(f"{where}: new_coords=1 (Scaled-YOLOv4's decode) is not supported")
         conv = self.layers[index - 1] if index else None
         if not isinstance(conv, Conv):
             raise CfgError(f"{where}: must follow a [convolutional] layer")
