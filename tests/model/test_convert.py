@@ -135,7 +135,7 @@ CONV = "[convolutional]\nbatch_normalize=1\nfilters=16\nsize=3\nstride=1\npad=1\
     ("too long", r"holds 8858834 floats but .*needs 8858734: 100 would be left over"),
     ("yolo mismatch", r"classes=80 with 3 anchors needs filters=255 .* found filters=254"),
     ("unknown section", r"unsupported section \[crop\]"),
-    ("unknown activation", r"unsupported activation 'swish'"),
+    ("unknown activation", r"unsupported activation 'hardtan'"),
     ("missing cfg", r"no such file: .*missing\.cfg"),
     ("missing weights", r"no such file: .*missing\.weights"),
     ("unwritable output", r"cannot write .*blocker/out\.h5: .*blocker is a file, not a folder"),
@@ -160,7 +160,7 @@ def test_bad_input_is_one_line_and_no_output(tmp_path, capsys, tiny_weights, cas
     elif case == "unknown section":
         cfg = bad_cfg(tmp_path, CONV + "[crop]\ncrop_width=10\n")
     elif case == "unknown activation":
-        cfg = bad_cfg(tmp_path, CONV.replace("leaky", "swish"))
+        cfg = bad_cfg(tmp_path, CONV.replace("leaky", "hardtan"))
     elif case == "missing cfg":
         cfg = tmp_path / "missing.cfg"
     elif case == "missing weights":
