@@ -77,7 +77,7 @@ def score(url: str, data: bytes, key: str | None, timeout: float, query: str = "
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    from yolo3.files import check_writable, refuse_overwriting_inputs
+    from yolo3.files import atomic_output, check_writable, refuse_overwriting_inputs
     from yolo3.inference.images import draw_detections, load_image
 
     refuse_overwriting_inputs([args.output], [args.image])
@@ -92,8 +92,6 @@ def main(argv=None) -> int:
         print(f"{detection['class_name']:<16} {detection['score']:.2f}  [{box}]")
     names = {d["class_id"]: d["class_name"] for d in found}
     annotated = draw_detections(image, found, max(names, default=0) + 1)
-    from yolo3.files import atomic_output
-
     with atomic_output(args.output) as tmp:
         annotated.save(tmp, format="JPEG", quality=92)
     print(f"{len(found)} objects ({answer.get('model', 'model')}); wrote {args.output}")

@@ -190,6 +190,15 @@ def numpy_iou(a, b, kind):
     return iou - rho2 / (cw ** 2 + ch ** 2) - alpha * v
 
 
+def assert_close_detections(quantized, reference, min_iou=0.85, score_tolerance=0.05):
+    """A low-precision model's detections against its fp32 ones: same classes in the same
+    order, boxes with IoU ≥ ``min_iou``, scores within ``score_tolerance``."""
+    assert [d["class_id"] for d in quantized] == [d["class_id"] for d in reference]
+    for a, b in zip(quantized, reference):
+        assert box_iou(a["box"], b["box"]) >= min_iou
+        assert abs(a["score"] - b["score"]) <= score_tolerance
+
+
 def assert_same_detections(ours, theirs, score_tolerance=1e-3):
     """Same classes in the same order, boxes with IoU ≥ 0.99, scores within a tolerance."""
     assert [d["class_id"] for d in ours] == [d["class_id"] for d in theirs]

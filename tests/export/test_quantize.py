@@ -11,9 +11,9 @@ from PIL import Image
 
 from helpers import (
     SAMPLE,
+    assert_close_detections,
     assert_one_line_error,
     assert_same_detections,
-    box_iou,
     run_script,
     tree_bytes,
 )
@@ -61,9 +61,7 @@ def test_int8_keeps_the_detections(tmp_path, tiny_model, tiny_onnx, calibration)
     image = Image.open(SAMPLE)
     fp32 = OnnxDetector(tiny_onnx).detect(image)
     quantized = OnnxDetector(int8).detect(image)
-    assert [d["class_id"] for d in quantized] == [d["class_id"] for d in fp32]
-    for a, b in zip(quantized, fp32):
-        assert box_iou(a["box"], b["box"]) >= 0.85 and abs(a["score"] - b["score"]) <= 0.05
+    assert_close_detections(quantized, fp32)
 
 
 def test_fp16_keeps_the_detections_within_1e_2(tmp_path, tiny_model, tiny_onnx):

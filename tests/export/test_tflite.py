@@ -13,26 +13,15 @@ from PIL import Image
 from helpers import (
     EXPORT_PARITY_NMS,
     SAMPLE,
+    assert_close_detections,
     assert_export_matches_keras,
     assert_same_detections,
-    box_iou,
     run_script,
 )
 from yolo3.export.metadata import DETECTION, ExportInfo
-from yolo3.export.tflite import finish, read_metadata
+from yolo3.export.tflite import finish, operator_kinds, read_metadata
 from yolo3.inference.detector import open_model
 from yolo3.inference.tflite_detector import TfliteDetector
-
-
-def operators(path) -> list[str]:
-    """The builtin names of a TFLite file's operators (CUSTOM for anything else)."""
-    from ai_edge_litert import schema_py_generated as schema
-
-    names = {value: name for name, value in vars(schema.BuiltinOperator).items()
-             if not name.startswith("_")}
-    model = schema.Model.GetRootAs(path.read_bytes(), 0)
-    codes = [model.OperatorCodes(i) for i in range(model.OperatorCodesLength())]
-    return [names[max(code.BuiltinCode(), code.DeprecatedBuiltinCode())] for code in codes]
 
 
 @pytest.mark.parametrize("nms", EXPORT_PARITY_NMS)
@@ -42,7 +31,7 @@ def test_detection_graph_matches_the_keras_detector(tiny_model, tiny_tflite, nms
 
 
 def test_builtin_operators_only(tiny_tflite):
-    found = set(operators(tiny_tflite))
+    found = set(operator_kinds(tiny_tflite.read_bytes()))
     assert "CUSTOM" not in found and not any(name.startswith("FLEX") for name in found)
     assert {"CONV_2D", "NON_MAX_SUPPRESSION_V4", "TOPK_V2"} <= found
 
@@ -95,12 +84,9 @@ def test_int8_keeps_the_detections(tmp_path, tiny_model, tiny_tflite, calibratio
     assert "int8, calibrated on 6 images" in result.stdout
     model = schema.Model.GetRootAs(int8.read_bytes(), 0)
     graph = model.Subgraphs(0)
-    conv = [i for i in range(model.OperatorCodesLength()) if max(
-        model.OperatorCodes(i).BuiltinCode(), model.OperatorCodes(i).DeprecatedBuiltinCode())
-        == schema.BuiltinOperator.CONV_2D]
+    kinds = operator_kinds(int8.read_bytes())
     kernels = [graph.Tensors(graph.Operators(i).Inputs(1)).Type()
-               for i in range(graph.OperatorsLength())
-               if graph.Operators(i).OpcodeIndex() in conv]
+               for i, kind in enumerate(kinds) if kind == "CONV_2D"]
     assert sorted(kernels).count(schema.TensorType.INT8) == 11
     assert kernels.count(schema.TensorType.FLOAT32) == 2  # yolov3-tiny's heads
     info = ExportInfo.from_json(read_metadata(int8.read_bytes()), str(int8))
@@ -109,8 +95,6 @@ def test_int8_keeps_the_detections(tmp_path, tiny_model, tiny_tflite, calibratio
     image = Image.open(SAMPLE)
     fp32 = TfliteDetector(tiny_tflite).detect(image)
     quantized = TfliteDetector(int8).detect(image)
-    assert [d["class_id"] for d in quantized] == [d["class_id"] for d in fp32]
-    for a, b in zip(quantized, fp32):
-        assert box_iou(a["box"], b["box"]) >= 0.85 and abs(a["score"] - b["score"]) <= 0.05
+    assert_close_detections(quantized, fp32)
     steps = np.array([d["box"] for d in quantized]) / (832 / 255)
     assert np.abs(steps - np.round(steps)).max() > 0.05  # boxes are not uint8 levels

@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from yolo3.errors import YoloError
+from yolo3.serving.model import SERVED_SUFFIXES
 
 REPO = Path(__file__).resolve().parents[2]
 SCORING_SCRIPT = "deploy/score.py"  # relative to the snapshot, which also holds yolo3/
-SERVED_SUFFIXES = (".onnx", ".tflite")
 NAME_RULE = re.compile(r"^[a-zA-Z][a-zA-Z0-9-]{1,30}[a-zA-Z0-9]$")  # Azure's endpoint names
 
 

@@ -142,14 +142,10 @@ def ops_outside_the_network(flatbuffer: bytes) -> tuple[list[str], list[str]]:
     outputs reach no other convolution —, the op types found only among them)."""
     from ai_edge_litert import schema_py_generated as schema
 
-    names = {value: name for name, value in vars(schema.BuiltinOperator).items()
-             if not name.startswith("_")}
     model = schema.Model.GetRootAs(flatbuffer, 0)
-    codes = [model.OperatorCodes(i) for i in range(model.OperatorCodesLength())]
     graph = model.Subgraphs(0)
     ops = [graph.Operators(i) for i in range(graph.OperatorsLength())]
-    kinds = [names[max(codes[op.OpcodeIndex()].BuiltinCode(),
-                       codes[op.OpcodeIndex()].DeprecatedBuiltinCode())] for op in ops]
+    kinds = operator_kinds(flatbuffer)
     inputs = [[t for t in op.InputsAsNumpy().tolist() if t >= 0] for op in ops]
     outputs = [op.OutputsAsNumpy().tolist() for op in ops]
     producer = {t: i for i, outs in enumerate(outputs) for t in outs}
@@ -181,6 +177,21 @@ def ops_outside_the_network(flatbuffer: bytes) -> tuple[list[str], list[str]]:
     inside_types = {kinds[i] for i in range(len(ops)) if i not in outside}
     tensor_name = [graph.Tensors(outputs[i][0]).Name().decode() for i in outside]
     return tensor_name, sorted({kinds[i] for i in outside} - inside_types)
+
+
+def operator_kinds(flatbuffer: bytes) -> list[str]:
+    """The builtin name (CONV_2D, …; CUSTOM for anything else) of each operator of a TFLite
+    flatbuffer's main graph, in order. TensorFlow-free."""
+    from ai_edge_litert import schema_py_generated as schema
+
+    names = {value: name for name, value in vars(schema.BuiltinOperator).items()
+             if not name.startswith("_")}
+    model = schema.Model.GetRootAs(flatbuffer, 0)
+    codes = [model.OperatorCodes(i) for i in range(model.OperatorCodesLength())]
+    graph = model.Subgraphs(0)
+    return [names[max(codes[op.OpcodeIndex()].BuiltinCode(),
+                      codes[op.OpcodeIndex()].DeprecatedBuiltinCode())]
+            for op in (graph.Operators(i) for i in range(graph.OperatorsLength()))]
 
 
 def finish(flatbuffer: bytes, text: bytes, output_names=(), key: str = KEY) -> bytes:
