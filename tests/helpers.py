@@ -76,6 +76,15 @@ def opencv_outputs(cfg_path: Path, weights_path: Path, images: np.ndarray,
     return [np.transpose(out, (0, 2, 3, 1)) for out in net.forward(layer_names)]
 
 
+def opencv_head_names(config: DarknetConfig) -> list[str]:
+    """The OpenCV layers whose outputs are our model's outputs: each head convolution, or
+    the logistic OpenCV numbers one past it (new_coords heads); a backbone's last layer."""
+    if not config.heads:
+        return [f"{config.layers[-1].kind}_{len(config.layers) - 1}"]
+    return [f"logistic_{h.conv_index + 1}" if h.new_coords else f"conv_{h.conv_index}"
+            for h in config.heads]
+
+
 def relative_error(actual, expected) -> float:
     """‖a − b‖ / ‖b‖."""
     actual, expected = np.asarray(actual, np.float64), np.asarray(expected, np.float64)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from helpers import CFG, opencv_outputs, random_conv_weights, relative_error
+from helpers import CFG, opencv_head_names, opencv_outputs, random_conv_weights, relative_error
 from yolo3.darknet import load_cfg, match_weights, read_weights, with_classes
 from yolo3.model.build import build_model, get_darknet_weights, set_darknet_weights
 
@@ -25,9 +25,7 @@ def compare_with_opencv(cfg_path, weights_path, seed=0):
     images = np.random.default_rng(seed).random((1, 416, 416, 3), dtype=np.float32)
     outputs = model(images, training=False)
     outputs = outputs if isinstance(outputs, list) else [outputs]
-    names = [f"conv_{h.conv_index}" for h in config.heads] or [
-        f"{config.layers[-1].kind}_{len(config.layers) - 1}"]
-    reference = opencv_outputs(cfg_path, weights_path, images, names)
+    reference = opencv_outputs(cfg_path, weights_path, images, opencv_head_names(config))
     assert len(outputs) == len(reference)
     errors = []
     for ours, theirs in zip(outputs, reference):
@@ -114,9 +112,9 @@ def test_custom_class_cfg_takes_every_non_head_layer_from_80_class_weights(
     assert compared == 5 * (len(config.convs) - len(heads))  # kernel + 4 BN arrays each
 
 
-def test_yolov4_tiny_route_groups_match_opencv(random_weights):
+def test_yolov4_tiny_route_groups():
     """YOLOv4-tiny's CSP blocks route half of a layer's channels ([route] groups=2
-    group_id=1): random weights in the official layout against OpenCV's importer."""
+    group_id=1)."""
     config = load_cfg(CFG / "yolov4-tiny.cfg")
     groups = [layer for layer in config.layers if getattr(layer, "groups", 1) > 1]
     assert [(g.index, g.group_id, g.out_channels) for g in groups] == [
@@ -126,9 +124,40 @@ def test_yolov4_tiny_route_groups_match_opencv(random_weights):
     assert [tuple(o.shape[1:]) for o in model.outputs] == [(13, 13, 255), (26, 26, 255)]
     assert [h.mask for h in config.heads] == [(3, 4, 5), (1, 2, 3)]  # v4-tiny's own masks
     assert {h.scale_x_y for h in config.heads} == {1.05}
-    errors = compare_with_opencv(CFG / "yolov4-tiny.cfg", random_weights("yolov4-tiny"))
-    print(f"yolov4-tiny, random weights: max relative error vs OpenCV {max(errors):.2e}")
-    assert len(errors) == 2 and max(errors) <= TOLERANCE, errors
+
+
+# cfg → (float count of the official .weights, head strides, scale_x_y, new_coords,
+# letter_box): the file sizes AlexeyAB publishes are 20 + 4 × the float count
+YOLOV4_FAMILY = {
+    "yolov4-tiny": (6_062_814, [32, 16], [1.05, 1.05], False, False),
+    "yolov4-tiny-3l": (6_334_045, [32, 16, 8], [1.05] * 3, False, False),
+    "yolov4": (64_429_405, [8, 16, 32], [1.2, 1.1, 1.05], False, False),
+    "yolov4-csp": (52_986_205, [8, 16, 32], [2.0] * 3, True, True),
+}
+
+
+@pytest.mark.parametrize("name", [
+    "yolov4-tiny", "yolov4-tiny-3l",
+    pytest.param("yolov4", marks=pytest.mark.slow),
+    pytest.param("yolov4-csp", marks=pytest.mark.slow)])
+def test_yolov4_family_random_weights_match_opencv(name, random_weights, capsys):
+    """Each YOLOv4 cfg in the official layout against OpenCV's importer: raw heads (after
+    the head convolution's logistic for new_coords) within 1e-4 relative."""
+    floats, strides, scales, new_coords, letter_box = YOLOV4_FAMILY[name]
+    config = load_cfg(CFG / f"{name}.cfg")
+    assert config.num_floats() == floats
+    assert (config.head_strides, [h.scale_x_y for h in config.heads]) == (strides, scales)
+    assert (config.new_coords, config.letter_box) == (new_coords, letter_box)
+    weights = random_weights(name)
+    assert weights.stat().st_size == 20 + 4 * floats
+    _, read = read_weights(weights)
+    assert match_weights(config, read).floats_read == floats
+    model = build_model(config)
+    assert model.count_params() == floats
+    errors = compare_with_opencv(CFG / f"{name}.cfg", weights)
+    with capsys.disabled():
+        print(f"\n{name}, random weights: max relative error vs OpenCV {max(errors):.2e}")
+    assert len(errors) == len(strides) and max(errors) <= TOLERANCE, errors
 
 
 @pytest.mark.parametrize("activation", ["mish", "swish", "logistic", "relu"])

@@ -224,17 +224,25 @@ def test_script_help_runs():
     assert result.returncode == 0 and "--to_darknet" in result.stdout
 
 
-def test_yolov4_tiny_converts_loads_detects_and_round_trips(tmp_path, random_weights):
-    """Route groups are built from Keras' own layers: the converted file still loads with
-    no custom objects, detects through the folded graph, and converts back byte for byte."""
-    weights = random_weights("yolov4-tiny")
-    output = tmp_path / "yolov4-tiny.h5"
-    result = run_script("convert.py", str(CFG / "yolov4-tiny.cfg"), str(weights), str(output))
+@pytest.mark.parametrize("name, outputs", [
+    ("yolov4-tiny", ["conv_29", "conv_36"]),
+    ("yolov4-tiny-3l", ["conv_29", "conv_36", "conv_43"]),
+    pytest.param("yolov4", ["conv_138", "conv_149", "conv_160"], marks=pytest.mark.slow),
+    pytest.param("yolov4-csp", ["logistic_143", "logistic_158", "logistic_173"],
+                 marks=pytest.mark.slow)])
+def test_yolov4_family_converts_loads_detects_and_round_trips(tmp_path, random_weights,
+                                                              name, outputs):
+    """Route groups, mish and logistic heads are built from Keras' own layers: the
+    converted file still loads with no custom objects, detects through the folded graph,
+    and converts back byte for byte."""
+    weights = random_weights(name)
+    output = tmp_path / f"{name}.h5"
+    result = run_script("convert.py", str(CFG / f"{name}.cfg"), str(weights), str(output))
     assert result.returncode == 0 and result.stderr == "", result.stderr
-    config = load_cfg(CFG / "yolov4-tiny.cfg")
+    config = load_cfg(CFG / f"{name}.cfg")
     assert f"Read {config.num_floats()} of {config.num_floats()} floats" in result.stdout
     model = keras.models.load_model(output, compile=False)  # no custom objects needed
-    assert model.output_names == ["conv_29", "conv_36"]
+    assert model.output_names == outputs
     import numpy as np
 
     from helpers import relative_error
@@ -251,4 +259,4 @@ def test_yolov4_tiny_converts_loads_detects_and_round_trips(tmp_path, random_wei
     result = run_script("convert.py", "--to_darknet", str(output), str(tmp_path / "b.weights"))
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "b.weights").read_bytes() == weights.read_bytes()
-    assert (tmp_path / "b.cfg").read_text() == (CFG / "yolov4-tiny.cfg").read_text()
+    assert (tmp_path / "b.cfg").read_text() == (CFG / f"{name}.cfg").read_text()

@@ -6,7 +6,7 @@ size = stride, ...) and every route/shortcut reference is resolved here, once.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from yolo3.darknet.graph import (
@@ -38,7 +38,52 @@ _SECTION_ALIASES = {
 }
 ACTIVATIONS = ("leaky", "linear", "mish", "swish", "logistic", "relu")  # YOLOv4 adds mish
 CFG_DIR = Path(__file__).resolve().parent.parent.parent / "cfg"
-STANDARD_CFGS = {"full": "yolov3.cfg", "tiny": "yolov3-tiny.cfg"}
+# --model_size → the shipped cfg it trains and converts
+STANDARD_CFGS = {"full": "yolov3.cfg", "tiny": "yolov3-tiny.cfg", "v4": "yolov4.cfg",
+                 "v4-tiny": "yolov4-tiny.cfg"}
+
+# The options each section's reader implements. A cfg option outside these that changes
+# what the network computes is refused naming its line (a model built without it would
+# be silently wrong); TRAINING_OPTIONS only change how Darknet trains (or tracks, or
+# draws): they are read, and carried ([yolo] ones on the layer record, all in the text).
+OPTIONS = {
+    "net": {"width", "height", "channels", "letter_box"},
+    "convolutional": {"filters", "size", "stride", "pad", "padding", "activation",
+                      "batch_normalize", "groups", "dilation"},
+    "shortcut": {"from", "activation", "weights_type"},
+    "route": {"layers", "groups", "group_id"},
+    "upsample": {"stride"},
+    "maxpool": {"size", "stride", "padding"},
+    "yolo": {"mask", "anchors", "classes", "num", "scale_x_y", "new_coords", "ignore_thresh",
+             "iou_thresh"},
+}
+TRAINING_OPTIONS = {
+    "net": {"batch", "subdivisions", "momentum", "decay", "angle", "saturation", "exposure",
+            "hue", "learning_rate", "learning_rate_min", "burn_in", "max_batches", "policy",
+            "steps", "scales", "step", "scale", "gamma", "power", "mosaic", "mosaic_bound",
+            "cutmix", "mixup", "blur", "flip", "gaussian_noise", "jitter", "aspect",
+            "max_crop", "min_crop", "max_ratio", "min_ratio", "center", "clip", "adam", "B1",
+            "B2", "eps", "optimized_memory", "workspace_size_limit_MB", "max_chart_loss",
+            "label_smooth_eps", "resize_step", "batches_per_cycle", "batches_cycle_mult",
+            "track", "time_steps", "augment_speed", "sequential_subdivisions",
+            "init_sequential_subdivisions", "seq_scales", "try_fix_nan", "ema_alpha",
+            "loss_scale", "dynamic_minibatch", "equidistant_point", "contrastive",
+            "contrastive_jit_flip", "contrastive_color", "unsupervised", "attention",
+            "adversarial_lr", "weights_reject_freq", "badlabels_rejection_percentage",
+            "num_sigmas_reject_badlabels", "show_receptive_field", "inputs"},
+    "convolutional": {"stopbackward", "dontload", "dontloadscales", "learning_rate",
+                      "train_only_bn"},
+    "shortcut": {"stopbackward"},
+    "route": {"stopbackward"},
+    "upsample": set(),
+    "maxpool": {"stopbackward"},
+    "yolo": {"jitter", "truth_thresh", "random", "resize", "iou_normalizer",
+             "cls_normalizer", "obj_normalizer", "iou_loss", "iou_thresh_kind", "nms_kind",
+             "beta_nms", "max_delta", "objectness_smooth", "label_smooth_eps", "focal_loss",
+             "max", "counters_per_class", "rescore", "track_history_size", "sim_thresh",
+             "dets_for_track", "dets_for_show", "track_ciou_norm", "embedding_layer",
+             "show_details", "stopbackward"},
+}
 
 
 @dataclass(frozen=True)
@@ -48,6 +93,7 @@ class Section:
     kind: str
     options: dict[str, str]
     line: int
+    option_lines: dict[str, int] = field(default_factory=dict, compare=False)
 
     def where(self, index: int | None = None) -> str:
         layer = f"layer {index} " if index is not None else ""
@@ -67,6 +113,19 @@ class Section:
             return convert(value)
         except ValueError:
             raise CfgError(f"{self.where()}: {key}={value!r} is not {what}") from None
+
+    def check_options(self, source: str, index: int | None = None) -> None:
+        """CfgError naming the option and its line for one this project does not build."""
+        for key, value in self.options.items():
+            if key not in OPTIONS[self.kind] and key not in TRAINING_OPTIONS[self.kind]:
+                raise CfgError(f"{source}: line {self.option_lines.get(key, self.line)}: "
+                               f"{self.where(index)}: option {key}={value} is not supported "
+                               "(it would change what the network computes)")
+
+    def training_options(self) -> tuple[tuple[str, str], ...]:
+        """The options that change only training, in cfg order."""
+        return tuple((k, v) for k, v in self.options.items()
+                     if k in TRAINING_OPTIONS[self.kind])
 
     def get_ints(self, key: str) -> list[int]:
         value = self.options.get(key)
@@ -99,8 +158,9 @@ def _split_sections(text: str, source: str) -> list[Section]:
             raise CfgError(f"{source}: line {number}: expected key=value, got {line!r}")
         if not sections:
             raise CfgError(f"{source}: line {number}: option before the first section")
-        key, value = line.split("=", 1)
-        sections[-1].options[key.strip()] = value.strip()
+        key, value = (part.strip() for part in line.split("=", 1))
+        sections[-1].options[key] = value
+        sections[-1].option_lines[key] = number
     return sections
 
 
@@ -116,6 +176,7 @@ def parse_cfg(text: str, source: str = "<cfg>") -> DarknetConfig:
     for section in layers:
         if section.kind == "net":
             raise CfgError(f"{source}: {section.where()}: [net] must come first")
+    net.check_options(source)
     return build_graph(text, source, net, layers)
 
 
@@ -129,9 +190,10 @@ def load_cfg(path: str | Path) -> DarknetConfig:
 
 
 def standard_config(size: str) -> DarknetConfig:
-    """The shipped cfg of YOLOv3 (``"full"``) or YOLOv3-tiny (``"tiny"``)."""
+    """The shipped cfg of a model size: YOLOv3 (``"full"``), YOLOv3-tiny (``"tiny"``),
+    YOLOv4 (``"v4"``) or YOLOv4-tiny (``"v4-tiny"``)."""
     if size not in STANDARD_CFGS:
-        raise CfgError(f"model size must be full or tiny, not {size!r}")
+        raise CfgError(f"model size must be one of {', '.join(STANDARD_CFGS)}, not {size!r}")
     return load_cfg(CFG_DIR / STANDARD_CFGS[size])
 
 
@@ -165,15 +227,20 @@ class _GraphBuilder:
     def add(self, index: int, section: Section) -> None:
         build = {"convolutional": self.conv, "shortcut": self.shortcut, "route": self.route,
                  "upsample": self.upsample, "maxpool": self.maxpool, "yolo": self.yolo}
+        section.check_options(self.source, index)
         self.layers.append(build[section.kind](index, section))
+
+    def activation(self, index: int, section: Section, default: str) -> str:
+        activation = section.options.get("activation", default).lower()
+        if activation not in ACTIVATIONS:
+            raise CfgError(f"{self.where(index, section)}: unsupported activation "
+                           f"{activation!r} (supported: {', '.join(ACTIVATIONS)})")
+        return activation
 
     def conv(self, index: int, section: Section) -> Conv:
         where = self.where(index, section)
         inputs, channels, stride = self.previous(index)
-        activation = section.options.get("activation", "logistic").lower()
-        if activation not in ACTIVATIONS:
-            raise CfgError(f"{where}: unsupported activation {activation!r} "
-                           f"(supported: {', '.join(ACTIVATIONS)})")
+        activation = self.activation(index, section, "logistic")  # Darknet's default
         for key in ("groups", "dilation"):
             if section.get_int(key, 1) != 1:
                 raise CfgError(f"{where}: {key} other than 1 is not supported")
@@ -194,14 +261,16 @@ class _GraphBuilder:
     def shortcut(self, index: int, section: Section) -> Shortcut:
         where = self.where(index, section)
         source = self.resolve(index, section.get_int("from", -3), section)
-        if section.options.get("activation", "linear").lower() != "linear":
-            raise CfgError(f"{where}: only activation=linear is supported")
+        activation = self.activation(index, section, "linear")
+        if section.options.get("weights_type", "none") != "none":  # weights in the file
+            raise CfgError(f"{where}: weights_type={section.options['weights_type']} "
+                           "(a weighted shortcut) is not supported")
         inputs, channels, stride = self.previous(index)
         if index == 0 or self.layers[source].out_channels != channels:
             raise CfgError(f"{where}: adds layer {source} ({self.layers[source].out_channels} "
                            f"channels) to {channels} channels")
         return Shortcut(index=index, line=section.line, inputs=(source, *inputs),
-                        out_channels=channels, stride=stride)
+                        out_channels=channels, stride=stride, activation=activation)
 
     def route(self, index: int, section: Section) -> Route:
         where = self.where(index, section)
@@ -235,11 +304,15 @@ class _GraphBuilder:
         size = section.get_int("size", pool_stride)
         if pool_stride < 1 or size < 1:
             raise CfgError(f"{where}: size and stride must be positive")
-        if section.get_int("padding", size - 1) != size - 1:
-            raise CfgError(f"{where}: only the default padding (size-1) is supported")
+        padding = section.get_int("padding", size - 1)
+        if not _pads_like_same(size, pool_stride, padding):
+            raise CfgError(f"{where}: size={size} stride={pool_stride} padding={padding}: "
+                           "Darknet pads this pool otherwise than a \"same\" pool, which is "
+                           "not supported")
         inputs, channels, stride = self.previous(index)
         return MaxPool(index=index, line=section.line, inputs=inputs, out_channels=channels,
-                       stride=stride * pool_stride, size=size, pool_stride=pool_stride)
+                       stride=stride * pool_stride, size=size, pool_stride=pool_stride,
+                       padding=padding)
 
     def yolo(self, index: int, section: Section) -> Yolo:
         where = self.where(index, section)
@@ -263,14 +336,19 @@ class _GraphBuilder:
             raise CfgError(f"{where}: classes must be positive")
         if not section.get_float("scale_x_y", 1.0) > 0:
             raise CfgError(f"{where}: scale_x_y must be a positive number")
-        if section.get_int("new_coords", 0) != 0:  # decoded otherwise: refuse, never guess
-            raise CfgError(f"{where}: new_coords=1 (Scaled-YOLOv4's decode) is not supported")
+        new_coords = section.get_int("new_coords", 0)
+        if new_coords not in (0, 1):
+            raise CfgError(f"{where}: new_coords must be 0 or 1")
         conv = self.layers[index - 1] if index else None
         if not isinstance(conv, Conv):
             raise CfgError(f"{where}: must follow a [convolutional] layer")
-        if conv.activation != "linear" or conv.batch_normalize:
-            raise CfgError(f"{where}: the convolution before it must be linear without "
-                           "batch_normalize")
+        # Darknet's [yolo] applies the logistic itself, except with new_coords, where the
+        # head convolution must have applied it already
+        head_activation = "logistic" if new_coords else "linear"
+        if conv.activation != head_activation or conv.batch_normalize:
+            raise CfgError(f"{where}: the convolution before it (line {conv.line}) must be "
+                           f"activation={head_activation} without batch_normalize"
+                           + (" (new_coords=1)" if new_coords else ""))
         expected = len(mask) * (classes + 5)
         if conv.filters != expected:
             raise CfgError(f"{where}: classes={classes} with {len(mask)} anchors needs filters="
@@ -281,7 +359,10 @@ class _GraphBuilder:
                     out_channels=conv.out_channels, stride=conv.stride, conv_index=index - 1,
                     mask=mask, anchors=anchors, classes=classes,
                     ignore_thresh=section.get_float("ignore_thresh", 0.5),
-                    scale_x_y=section.get_float("scale_x_y", 1.0))
+                    scale_x_y=section.get_float("scale_x_y", 1.0),
+                    new_coords=bool(new_coords),
+                    iou_thresh=section.get_float("iou_thresh", 1.0),
+                    training_options=section.training_options())
 
 
 def build_graph(text: str, source: str, net: Section, sections: list[Section]) -> DarknetConfig:
@@ -291,6 +372,23 @@ def build_graph(text: str, source: str, net: Section, sections: list[Section]) -
     heads = [layer for layer in builder.layers if isinstance(layer, Yolo)]
     if len({h.classes for h in heads}) > 1 or len({h.anchors for h in heads}) > 1:
         raise CfgError(f"{source}: all [yolo] layers must share classes and anchors")
+    if len({h.new_coords for h in heads}) > 1:
+        raise CfgError(f"{source}: all [yolo] layers must share new_coords")
+    letter_box = net.get_int("letter_box", 1)
+    if letter_box not in (0, 1):
+        raise CfgError(f"{source}: [net] letter_box must be 0 or 1")
     return DarknetConfig(text=text, source=source, input_channels=builder.input_channels,
                          input_size=(net.get_int("height", 416), net.get_int("width", 416)),
-                         layers=tuple(builder.layers), net=net, sections=tuple(sections))
+                         layers=tuple(builder.layers), letter_box=bool(letter_box), net=net,
+                         sections=tuple(sections))
+
+
+def _pads_like_same(size: int, stride: int, padding: int) -> bool:
+    """Whether Darknet's pool (``padding`` in all, half of it before) gives what Keras'
+    "same" pool gives, on inputs that are multiples of the stride (as every input here)."""
+    for width in (stride * 4, stride * 7):
+        darknet_out = (width + padding - size) // stride + 1
+        same_before = max((width // stride - 1) * stride + size - width, 0) // 2
+        if darknet_out != width // stride or padding // 2 != same_before:
+            return False
+    return True

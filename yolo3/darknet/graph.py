@@ -106,9 +106,25 @@ class Conv(Layer):
 
 @dataclass(frozen=True)
 class Shortcut(Layer):
-    """``[shortcut]``: adds ``inputs[0]`` (the ``from=`` layer) to ``inputs[1]``."""
+    """``[shortcut]``: adds ``inputs[0]`` (the ``from=`` layer) to ``inputs[1]``, then
+    applies ``activation`` (Darknet's names; "linear" in every shipped cfg)."""
 
+    activation: str = "linear"
     kind = "shortcut"
+
+    @property
+    def add_name(self) -> str:
+        return keras_name("shortcut", self.index)
+
+    @property
+    def name(self) -> str:
+        if self.activation == "linear":
+            return self.add_name
+        return keras_name(self.activation, self.index)
+
+    @property
+    def keras_names(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys((self.add_name, self.name)))
 
 
 @dataclass(frozen=True)
@@ -132,10 +148,13 @@ class Upsample(Layer):
 
 @dataclass(frozen=True)
 class MaxPool(Layer):
-    """``[maxpool]`` with Darknet's default padding (size − 1, like Keras' "same")."""
+    """``[maxpool]``: windows of ``size`` every ``pool_stride`` pixels over the input
+    padded by ``padding`` pixels in all, ``padding // 2`` of them before (Darknet's rule;
+    size − 1 unless the cfg says otherwise, which is Keras' "same" for the cfgs here)."""
 
     size: int = 2
     pool_stride: int = 2
+    padding: int = 1
     kind = "maxpool"
 
 
@@ -144,7 +163,10 @@ class Yolo(Layer):
     """``[yolo]``: decodes the raw output of the head convolution ``conv_index``.
 
     ``anchors`` holds all anchors of the cfg as (width, height) in network-input pixels;
-    ``mask`` picks the ones this layer predicts with.
+    ``mask`` picks the ones this layer predicts with. ``scale_x_y`` and ``new_coords``
+    choose the decode (yolo3.boxes); ``ignore_thresh`` and ``iou_thresh`` are read by the
+    loss; ``training_options`` carries the cfg's other [yolo] options, which change only
+    how Darknet trains (``iou_loss``, ``cls_normalizer``, ``beta_nms``, ...), as written.
     """
 
     conv_index: int = 0
@@ -153,6 +175,9 @@ class Yolo(Layer):
     classes: int = 0
     ignore_thresh: float = 0.5
     scale_x_y: float = 1.0  # the decode's centre scale (yolo3.boxes)
+    new_coords: bool = False  # Scaled-YOLOv4's decode: the head conv applies the logistic
+    iou_thresh: float = 1.0  # Darknet's: anchors above this IoU with a truth also learn it
+    training_options: tuple[tuple[str, str], ...] = ()
     kind = "yolo"
 
     @property
@@ -178,6 +203,9 @@ class DarknetConfig:
     input_channels: int
     input_size: tuple[int, int]  # (height, width) from [net]; 416×416 when it does not say
     layers: tuple[Layer, ...]
+    # [net] letter_box: images keep their aspect ratio on a grey canvas (True: keras-yolo3's
+    # and this project's way, also when the cfg does not say) or are resized to the input
+    letter_box: bool = True
     # the raw cfg sections, for yolo3.darknet.cfg alone: [net] and one per layer
     net: object = field(default=None, repr=False, compare=False)
     sections: tuple = field(default=(), repr=False, compare=False)
@@ -204,6 +232,11 @@ class DarknetConfig:
         if not self.heads:
             return np.zeros((0, 2), dtype=np.float32)
         return np.array(self.heads[0].anchors, dtype=np.float32)
+
+    @property
+    def new_coords(self) -> bool:
+        """Whether the heads decode Scaled-YOLOv4's way (all heads of a cfg agree)."""
+        return bool(self.heads) and self.heads[0].new_coords
 
     @property
     def masks(self) -> list[tuple[int, ...]]:

@@ -50,7 +50,8 @@ def build_model(config: DarknetConfig, input_shape: tuple[int | None, int | None
         if isinstance(layer, Conv):
             y = _conv_block(x[0], layer, folded)
         elif isinstance(layer, Shortcut):
-            y = keras.layers.Add(name=layer.name)(x)
+            y = _activation(keras.layers.Add(name=layer.add_name)(x), layer.activation,
+                            layer.name)
         elif isinstance(layer, Route):
             if layer.groups > 1:
                 x = [_channel_group(t, layer.groups, layer.group_id,
@@ -61,7 +62,7 @@ def build_model(config: DarknetConfig, input_shape: tuple[int | None, int | None
             y = keras.layers.UpSampling2D(layer.factor, interpolation="nearest",
                                           name=layer.name)(x[0])
         elif isinstance(layer, MaxPool):
-            # Darknet pads size-1 pixels, floor(half) before: the same as Keras' "same".
+            # the cfg reader admits only pools Darknet pads as Keras' "same" does
             y = keras.layers.MaxPooling2D(layer.size, layer.pool_stride, padding="same",
                                           name=layer.name)(x[0])
         else:  # [yolo]: decoded in post-processing; its slot keeps the raw head output
@@ -93,11 +94,15 @@ def _conv_block(x, conv: Conv, folded: bool):
                             use_bias=not batch_normalize, name=conv.name)(x)
     if batch_normalize:
         x = keras.layers.BatchNormalization(epsilon=BATCHNORM_EPSILON, name=conv.bn_name)(x)
-    if conv.activation == "leaky":
-        x = keras.layers.LeakyReLU(negative_slope=LEAKY_SLOPE, name=conv.activation_name)(x)
-    elif conv.activation in KERAS_ACTIVATIONS:
-        x = keras.layers.Activation(KERAS_ACTIVATIONS[conv.activation],
-                                    name=conv.activation_name)(x)
+    return _activation(x, conv.activation, conv.activation_name)
+
+
+def _activation(x, activation: str, name: str):
+    """Darknet's ``activation`` as a built-in Keras layer named ``name`` (none for linear)."""
+    if activation == "leaky":
+        return keras.layers.LeakyReLU(negative_slope=LEAKY_SLOPE, name=name)(x)
+    if activation in KERAS_ACTIVATIONS:
+        return keras.layers.Activation(KERAS_ACTIVATIONS[activation], name=name)(x)
     return x
 
 
