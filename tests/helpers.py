@@ -141,6 +141,47 @@ def reference_detections(raw_heads: list[np.ndarray], masks, anchors: np.ndarray
     return results
 
 
+def darknet_candidates(raw_heads: list[np.ndarray], config: DarknetConfig, input_hw,
+                       image_hw) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every (box, class) pair before NMS, decoded in NumPy the way Darknet's [yolo] layer
+    does for this cfg (scale_x_y; new_coords: logistic outputs, squared sizes), and mapped
+    back to the image as the cfg's letter_box says (letterboxed or stretched). Independent
+    of yolo3.boxes. raw_heads: NHWC outputs, batch 1, as OpenCV gives them (after the
+    head's logistic for new_coords). Returns boxes (N, 4) x0, y0, x1, y1 in image pixels,
+    scores (N,), classes (N,), best first."""
+    in_h, in_w = input_hw
+    im_h, im_w = image_hw
+    if config.letter_box:
+        scale = min(in_w / im_w, in_h / im_h)
+        new_w, new_h = int(im_w * scale), int(im_h * scale)
+        offset = np.array([(in_w - new_w) // 2, (in_h - new_h) // 2], np.float64)
+    else:
+        new_w, new_h, offset = in_w, in_h, np.zeros(2)
+    per_pixel = np.array([new_w / im_w, new_h / im_h])
+    all_boxes, all_scores = [], []
+    for raw, head in zip(raw_heads, config.heads):
+        gh, gw = raw.shape[1:3]
+        feats = raw[0].reshape(gh, gw, len(head.mask), -1).astype(np.float64)
+        cells = np.stack(np.meshgrid(np.arange(gw), np.arange(gh)), -1)[:, :, None]
+        s = head.scale_x_y
+        if head.new_coords:
+            xy_part, wh = feats[..., :2], np.square(2 * feats[..., 2:4])
+            objectness, classes = feats[..., 4:5], feats[..., 5:]
+        else:
+            xy_part, wh = sigmoid(feats[..., :2]), np.exp(feats[..., 2:4])
+            objectness, classes = sigmoid(feats[..., 4:5]), sigmoid(feats[..., 5:])
+        centre = (xy_part * s - (s - 1) / 2 + cells) / [gw, gh] * [in_w, in_h]
+        size = wh * config.anchors[list(head.mask)]
+        boxes = np.concatenate([centre - size / 2, centre + size / 2], -1)
+        boxes = (boxes - np.tile(offset, 2)) / np.tile(per_pixel, 2)
+        all_boxes.append(boxes.reshape(-1, 4))
+        all_scores.append((objectness * classes).reshape(len(all_boxes[-1]), -1))
+    boxes, scores = np.concatenate(all_boxes), np.concatenate(all_scores)
+    rows, classes = np.unravel_index(np.argsort(-scores, axis=None, kind="stable"),
+                                     scores.shape)
+    return boxes[rows], scores[rows, classes], classes
+
+
 def box_iou(a, b) -> float:
     """IoU of two [x0, y0, x1, y1] boxes."""
     iw = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))

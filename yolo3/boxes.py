@@ -13,7 +13,10 @@ decode the same:
     size   = exp(t_wh) · anchor / input_size                     (normalised; anchors in pixels)
 where s is the layer's ``scale_x_y`` (1 in YOLOv3 cfgs: keras-yolo3's decode; 2 lets a
 cell predict centres up to half a cell beyond its borders, which the modern recipe's
-neighbour-cell targets need).
+neighbour-cell targets need). Scaled-YOLOv4's ``new_coords=1`` heads end in a logistic
+convolution, so their outputs p are probabilities already:
+    centre = (p_xy · s − (s − 1) / 2 + cell) / grid,   size = (2 · p_wh)² · anchor / input_size
+and objectness and class scores are p as they are (no sigmoid).
 NumPy functions run anywhere; the TensorFlow ones import it when called, so data-only
 tools (kmeans.py, voc_annotation.py) never load it.
 """
@@ -120,11 +123,11 @@ class HeadGeometry:
     """A head's grid, cells and anchors for raw outputs (B, grid_h, grid_w, A * (5 + C)).
 
     Made once per call of the decode or the loss; ``anchors`` (A, 2) in input pixels;
-    ``scale_x_y`` the [yolo] layer's (see the module doc).
+    ``scale_x_y`` and ``new_coords`` the [yolo] layer's (see the module doc).
     """
 
     def __init__(self, raw, anchors: np.ndarray, num_classes: int,
-                 input_hw: tuple[int, int], scale_x_y: float = 1.0):
+                 input_hw: tuple[int, int], scale_x_y: float = 1.0, new_coords: bool = False):
         import tensorflow as tf
 
         self.grid_h, self.grid_w = _grid_size(raw)
@@ -135,6 +138,7 @@ class HeadGeometry:
         self.input_wh = tf.constant([input_hw[1], input_hw[0]], raw.dtype)
         self.anchors = tf.constant(anchors, raw.dtype)
         self.scale_x_y = float(scale_x_y)
+        self.new_coords = bool(new_coords)
         self._input_wh = np.array([input_hw[1], input_hw[0]], np.float64)
         self._anchors = np.asarray(anchors, np.float64)
         if self.static:
@@ -172,21 +176,35 @@ class HeadGeometry:
         ``max_log_size`` caps t_wh before exp (the loss's guard against overflow)."""
         import tensorflow as tf
 
-        t_wh = feats[..., 2:4] if max_log_size is None else tf.minimum(feats[..., 2:4],
-                                                                        max_log_size)
-        offset = tf.sigmoid(feats[..., 0:2])
+        if self.new_coords:  # probabilities already (see the module doc)
+            offset = feats[..., 0:2]
+            size = tf.square(2.0 * feats[..., 2:4]) * self._anchor_scale
+        else:
+            t_wh = feats[..., 2:4] if max_log_size is None else tf.minimum(feats[..., 2:4],
+                                                                            max_log_size)
+            offset = tf.sigmoid(feats[..., 0:2])
+            size = tf.exp(t_wh) * self._anchor_scale
         if self.scale_x_y != 1.0:
             offset = offset * self.scale_x_y - (self.scale_x_y - 1.0) / 2
         centre = (offset + self.cells) * self._cell_scale
-        size = tf.exp(t_wh) * self._anchor_scale
         return centre, size
+
+    def probabilities(self, values):
+        """Objectness or class outputs as probabilities: sigmoid of logits, or as they are
+        for new_coords heads."""
+        import tensorflow as tf
+
+        return values if self.new_coords else tf.sigmoid(values)
 
     def encode(self, centre, size):
         """The inverse of :meth:`decode` for normalised centres and sizes: the target of
         sigmoid(t_xy) (the offset within the cell when ``scale_x_y`` is 1) and
-        log(size / anchor) (the target of t_wh); sizes of 0 (empty slots) encode to 0."""
+        log(size / anchor) (the target of t_wh); sizes of 0 (empty slots) encode to 0.
+        Logit heads only: the loss trains those."""
         import tensorflow as tf
 
+        if self.new_coords:
+            raise ValueError("new_coords heads are not trained here")
         offset = ((centre * self.grid_wh - self.cells) + (self.scale_x_y - 1.0) / 2) \
             / self.scale_x_y
         ratio = size * self.input_wh / self.anchors
@@ -196,42 +214,50 @@ class HeadGeometry:
 
 
 def decode_head_parts(raw, anchors: np.ndarray, num_classes: int,
-                      input_hw: tuple[int, int], scale_x_y: float = 1.0):
-    """One head's boxes, objectness and class logits, for inference (see
+                      input_hw: tuple[int, int], scale_x_y: float = 1.0,
+                      new_coords: bool = False):
+    """One head's boxes, objectness and class outputs, for inference (see
     :func:`decode_head`; the detector gates rows on objectness before the class product).
 
     raw: (B, grid_h, grid_w, A * (5 + C)); anchors: (A, 2) (w, h) in input pixels;
-    ``scale_x_y`` the [yolo] layer's. Returns boxes (B, R, 4) xyxy in network-input
-    pixels, objectness (B, R, 1) = sigmoid(t_o) and class logits (B, R, C),
-    R = grid_h · grid_w · A.
+    ``scale_x_y`` and ``new_coords`` the [yolo] layer's. Returns boxes (B, R, 4) xyxy in
+    network-input pixels, objectness (B, R, 1) as probabilities and the class outputs
+    (B, R, C) as the head gives them (:func:`class_probabilities` makes them
+    probabilities), R = grid_h · grid_w · A.
     """
     import tensorflow as tf
 
-    head = HeadGeometry(raw, anchors, num_classes, input_hw, scale_x_y)
+    head = HeadGeometry(raw, anchors, num_classes, input_hw, scale_x_y, new_coords)
     feats = head.split(raw)
     centre, size = head.decode(feats)
     boxes = tf.concat([centre - size / 2, centre + size / 2], axis=-1)
     boxes = boxes * head.constant(np.tile(head._input_wh, 2))
     rows = head.grid_h * head.grid_w * head.num_anchors
-    return (tf.reshape(boxes, [-1, rows, 4]), tf.reshape(tf.sigmoid(feats[..., 4:5]),
-                                                         [-1, rows, 1]),
+    return (tf.reshape(boxes, [-1, rows, 4]),
+            tf.reshape(head.probabilities(feats[..., 4:5]), [-1, rows, 1]),
             tf.reshape(feats[..., 5:], [-1, rows, num_classes]))
 
 
+def class_probabilities(class_outputs, new_coords: bool = False):
+    """:func:`decode_head_parts`' class outputs as probabilities (after any gating, so
+    that the sigmoid runs over the rows that remain)."""
+    import tensorflow as tf
+
+    return class_outputs if new_coords else tf.sigmoid(class_outputs)
+
+
 def decode_head(raw, anchors: np.ndarray, num_classes: int, input_hw: tuple[int, int],
-                scale_x_y: float = 1.0):
+                scale_x_y: float = 1.0, new_coords: bool = False):
     """Boxes and scores of one head, for inference.
 
     raw: (B, grid_h, grid_w, A * (5 + C)); anchors: (A, 2) (w, h) in input pixels;
-    ``scale_x_y`` the [yolo] layer's.
+    ``scale_x_y`` and ``new_coords`` the [yolo] layer's.
     Returns boxes (B, grid_h * grid_w * A, 4) xyxy in network-input pixels, and scores
-    (B, grid_h * grid_w * A, C) = sigmoid(objectness) × sigmoid(class).
+    (B, grid_h * grid_w * A, C) = objectness × class probability.
     """
-    import tensorflow as tf
-
-    boxes, objectness, class_logits = decode_head_parts(raw, anchors, num_classes, input_hw,
-                                                        scale_x_y)
-    return boxes, objectness * tf.sigmoid(class_logits)
+    boxes, objectness, class_outputs = decode_head_parts(raw, anchors, num_classes, input_hw,
+                                                         scale_x_y, new_coords)
+    return boxes, objectness * class_probabilities(class_outputs, new_coords)
 
 
 def pairwise_iou_cxcywh(boxes, truths):

@@ -196,3 +196,53 @@ def test_a_model_without_class_names_needs_them(tmp_path):
 def test_input_size_must_be_multiple_of_32(tiny_model, size):
     with pytest.raises(YoloError, match="multiples of 32"):
         Detector(open_model(tiny_model), size)
+
+
+TOP_K = 20  # at least; the cut falls at the first clear gap after
+
+
+@pytest.mark.parametrize("name", [
+    "yolov3-tiny", "yolov4-tiny", "yolov4-tiny-3l",
+    pytest.param("yolov4", marks=pytest.mark.slow),
+    pytest.param("yolov4-csp", marks=pytest.mark.slow)])
+def test_each_cfgs_decode_equals_numpy_on_opencv_outputs(tmp_path, random_weights, name):
+    """The best TOP_K (box, class) pairs before NMS, through the TensorFlow detector and
+    through its ONNX export, equal a NumPy decode of OpenCV's raw heads with the cfg's
+    own rule (scale_x_y; new_coords; letterboxed or resized per [net] letter_box) on the
+    sample photo. Random weights give arbitrary but comparable boxes."""
+    from helpers import darknet_candidates, opencv_head_names
+    from yolo3.darknet import match_weights, read_weights
+    from yolo3.defaults import NmsSettings
+    from yolo3.export.onnx import export_onnx
+    from yolo3.inference.detector import LoadedModel
+    from yolo3.inference.onnx_detector import OnnxDetector
+    from yolo3.model.build import build_model, set_darknet_weights
+
+    config = load_cfg(CFG / f"{name}.cfg")
+    weights = random_weights(name)
+    model = build_model(config)
+    set_darknet_weights(model, config, match_weights(config, read_weights(weights)[1]).convs)
+    names = [f"class {i}" for i in range(80)]
+    loaded = LoadedModel(model, config, names)
+    image = Image.open(SAMPLE).convert("RGB")
+    canvas, _ = letterbox(image, (416, 416), keep_aspect=config.letter_box)  # what both see
+    raw = opencv_outputs(CFG / f"{name}.cfg", weights, canvas[None].astype(np.float32) / 255,
+                         opencv_head_names(config))
+    boxes, scores, classes = darknet_candidates(raw, config, (416, 416),
+                                                (image.height, image.width))
+    boxes = np.clip(boxes, 0, [image.width, image.height] * 2)  # detections stay inside
+    gaps = scores[TOP_K - 1:10 * TOP_K] - scores[TOP_K:10 * TOP_K + 1]
+    k = TOP_K + int(np.argmax(gaps > 1e-5))  # a cut no rounding can move
+    assert gaps.max() > 1e-5
+    # IoU 1: NMS keeps every box above the cut (no two candidates of a class coincide)
+    nms = NmsSettings(score=float(scores[k - 1] + scores[k]) / 2, iou=1.0, max_per_class=100)
+    export_onnx(loaded, tmp_path / f"{name}.onnx", (416, 416), nms)
+    for detector in (Detector(loaded, nms=nms), OnnxDetector(tmp_path / f"{name}.onnx", nms=nms)):
+        found = detector.detect(image)
+        assert len(found) == k
+        for box, score, class_id in zip(boxes[:k], scores[:k], classes[:k]):  # near-ties
+            same = [d for d in found if d["class_id"] == class_id]  # may swap: match
+            best = min(same, key=lambda d: np.abs(np.subtract(d["box"], box)).max())
+            assert abs(best["score"] - score) <= 2e-5, (best, score)
+            np.testing.assert_allclose(best["box"], box, atol=0.05)
+            found.remove(best)

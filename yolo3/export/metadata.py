@@ -22,6 +22,9 @@ EXPORT_MAX_PER_CLASS = 100  # boxes per class every exported detection graph kee
 LETTERBOX = ("aspect ratio kept, resized with pixel-area averaging (shrinking) or bicubic "
              "(growing), centred on grey (128, 128, 128); the letterboxes input packs "
              "scale_x, scale_y, offset_x, offset_y, image_w, image_h per image")
+RESIZE = ("resized to the input, aspect ratio not kept (the cfg's letter_box=0, as Darknet "
+          "runs it), with pixel-area averaging (shrinking) or bicubic (growing); the "
+          "letterboxes input packs scale_x, scale_y, 0, 0, image_w, image_h per image")
 OUTPUTS = {
     DETECTION: "boxes (B, K, 4) x_min, y_min, x_max, y_max in original-image pixels; scores "
                "(B, K); classes (B, K) int32; counts (B,) valid rows, best scores first",
@@ -49,6 +52,8 @@ class ExportInfo:
     format_version: int = FORMAT_VERSION
     extra: dict = field(default_factory=dict)
     graph_max_per_class: int = 0  # boxes per class the graph keeps (0: nms's max_per_class)
+    letter_box: bool = True  # False: images resized to the input (see RESIZE)
+    new_coords: bool = False  # Scaled-YOLOv4's decode (yolo3.boxes), inside the graph
 
     @property
     def max_per_class_ceiling(self) -> int:
@@ -140,6 +145,9 @@ class ExportInfo:
                 raise YoloError(f"{where} was exported by a newer version of this project "
                                 f"(metadata version {values['format_version']})")
             values["input_size"] = tuple(values["input_size"])
+            if not all(isinstance(values.get(k, False), bool)
+                       for k in ("letter_box", "new_coords")):
+                raise TypeError("letter_box and new_coords are true or false")
             return cls(**values)
         except (ValueError, TypeError, KeyError, AttributeError):
             raise YoloError(f"{where}: its {KEY} metadata is damaged") from None

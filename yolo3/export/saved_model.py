@@ -52,7 +52,9 @@ def export_saved_model(loaded, output: Path, input_hw: tuple[int, int], nms: Nms
 
     @tf.function(input_signature=[tf.TensorSpec((None,), tf.string, name="image_bytes")])
     def serve(image_bytes):
-        canvases, rows = tf.map_fn(lambda data: _letterbox(data, input_hw), image_bytes,
+        canvases, rows = tf.map_fn(lambda data: _letterbox(data, input_hw,
+                                                           loaded.config.letter_box),
+                                   image_bytes,
                                    fn_output_signature=(
                                        tf.TensorSpec((*input_hw, 3), tf.uint8),
                                        tf.TensorSpec((6,), tf.float32)))
@@ -76,19 +78,23 @@ def export_saved_model(loaded, output: Path, input_hw: tuple[int, int], nms: Nms
     return info
 
 
-def _letterbox(data, input_hw: tuple[int, int]):
+def _letterbox(data, input_hw: tuple[int, int], keep_aspect: bool = True):
     """Encoded image → (uint8 canvas (h, w, 3), letterbox row (6,)): the geometry of
-    yolo3.inference.images.Letterbox, computed the same way."""
+    yolo3.inference.images.Letterbox, computed the same way (``keep_aspect`` False:
+    resized over the whole canvas)."""
     import tensorflow as tf
 
     height, width = input_hw
     image = tf.io.decode_image(data, channels=3, expand_animations=False)
     image_h = tf.cast(tf.shape(image)[0], tf.float64)
     image_w = tf.cast(tf.shape(image)[1], tf.float64)
-    scale = tf.minimum(tf.constant(width, tf.float64) / image_w,
-                       tf.constant(height, tf.float64) / image_h)
-    new_w = tf.maximum(tf.constant(1.0, tf.float64), tf.floor(image_w * scale))
-    new_h = tf.maximum(tf.constant(1.0, tf.float64), tf.floor(image_h * scale))
+    if keep_aspect:
+        scale = tf.minimum(tf.constant(width, tf.float64) / image_w,
+                           tf.constant(height, tf.float64) / image_h)
+        new_w = tf.maximum(tf.constant(1.0, tf.float64), tf.floor(image_w * scale))
+        new_h = tf.maximum(tf.constant(1.0, tf.float64), tf.floor(image_h * scale))
+    else:
+        new_w, new_h = tf.constant(width, tf.float64), tf.constant(height, tf.float64)
     size = tf.cast(tf.stack([new_h, new_w]), tf.int32)
     shrinking = tf.logical_or(new_w < image_w, new_h < image_h)
     pixels = tf.cast(image, tf.float32)

@@ -19,14 +19,16 @@ from yolo3.export.metadata import DETECTION, DETECTION_INPUTS
 from yolo3.inference.images import letterbox, to_rgb
 
 
-def letterbox_batch(images: list[Image.Image | np.ndarray], input_hw: tuple[int, int]
-                    ) -> tuple[np.ndarray, np.ndarray]:
+def letterbox_batch(images: list[Image.Image | np.ndarray], input_hw: tuple[int, int],
+                    keep_aspect: bool = True) -> tuple[np.ndarray, np.ndarray]:
     """Letterbox a batch: (B, h, w, 3) uint8 and (B, 6) float32 geometry rows
     (Letterbox.PACKED), the inputs of every detection graph. Images are PIL images of any
-    mode, or RGB uint8 arrays (h, w, 3)."""
+    mode, or RGB uint8 arrays (h, w, 3). ``keep_aspect`` False resizes them to the input
+    (a cfg's ``letter_box=0``)."""
     arrays = np.empty((len(images), *input_hw, 3), np.uint8)  # drawn in place: no stacking
     rows = [letterbox(image if isinstance(image, np.ndarray) else to_rgb(image), input_hw,
-                      out=slot)[1].as_array() for image, slot in zip(images, arrays)]
+                      out=slot, keep_aspect=keep_aspect)[1].as_array()
+            for image, slot in zip(images, arrays)]
     return arrays, np.stack(rows)
 
 
@@ -41,11 +43,13 @@ def check_input_size(input_size) -> tuple[int, int]:
 class DetectorBase:
     """A detector over a graph whose :meth:`run` takes letterboxed uint8 images (B, h, w, 3)
     and their Letterbox rows (B, 6) and returns NumPy boxes (B, K, 4) in original-image
-    pixels, scores (B, K), class ids (B, K) and valid counts (B,)."""
+    pixels, scores (B, K), class ids (B, K) and valid counts (B,). ``letter_box``: how
+    images meet the input (the model's cfg says; False resizes them)."""
 
     def __init__(self, class_names: list[str], input_size: tuple[int, int],
-                 nms: NmsSettings, anchors: np.ndarray):
+                 nms: NmsSettings, anchors: np.ndarray, letter_box: bool = True):
         self.class_names = list(class_names)
+        self.letter_box = bool(letter_box)
         # (N, 2) width, height in input pixels; none for a detection graph without metadata
         self.anchors = np.asarray(anchors, np.float32).reshape(-1, 2)
         self.input_size = input_size
@@ -61,7 +65,8 @@ class DetectorBase:
         if input_size is not None:
             check_input_size(input_size)
         size, nms = info.settings(where, input_size, nms)
-        DetectorBase.__init__(self, info.class_names, size, nms, np.array(info.anchors))
+        DetectorBase.__init__(self, info.class_names, size, nms, np.array(info.anchors),
+                              info.letter_box)
         self.info, self.where = info, where
         self._set_thresholds()
 
@@ -105,8 +110,8 @@ class DetectorBase:
         raise NotImplementedError
 
     def prepare(self, images: list[Image.Image | np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-        """:func:`letterbox_batch` at this detector's input size."""
-        return letterbox_batch(images, self.input_size)
+        """:func:`letterbox_batch` at this detector's input size, the model's way."""
+        return letterbox_batch(images, self.input_size, self.letter_box)
 
     def detect_prepared(self, arrays: np.ndarray, letterboxes: np.ndarray) -> list[list[dict]]:
         boxes, scores, classes, counts = self.run(arrays, np.asarray(letterboxes, np.float32))

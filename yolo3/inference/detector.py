@@ -15,7 +15,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from yolo3.boxes import decode_head_parts
+from yolo3.boxes import class_probabilities, decode_head_parts
 from yolo3.darknet import DarknetConfig, standard_config, with_classes
 from yolo3.data.classfiles import MODEL_DATA, read_anchors, read_class_names
 from yolo3.defaults import DEFAULT_INPUT_SIZE, NmsSettings
@@ -122,7 +122,7 @@ class Detector(DetectorBase):
                  single_image_nms: bool = False):
         height, width = check_input_size(input_size)
         super().__init__(loaded.class_names, (height, width), nms or NmsSettings(),
-                         loaded.config.anchors)
+                         loaded.config.anchors, loaded.config.letter_box)
         self.config = loaded.config
         foldable = fold and _has_darknet_names(loaded.model, loaded.config)
         # a folded model takes pixel values 0..255 (the 1/255 rides in its first kernel:
@@ -148,17 +148,17 @@ class Detector(DetectorBase):
         outputs = self.model(pixels, training=False)
         outputs = outputs if isinstance(outputs, (list, tuple)) else [outputs]
         decoded = [decode_head_parts(raw, head.layer_anchors, self.config.num_classes,
-                                     self.input_size, head.scale_x_y)
+                                     self.input_size, head.scale_x_y, head.new_coords)
                    for raw, head in zip(outputs, self.config.heads)]
-        boxes, objectness, class_logits = (tf.concat(part, axis=1) for part in zip(*decoded))
+        boxes, objectness, class_outputs = (tf.concat(part, axis=1) for part in zip(*decoded))
         if not self._single_image:
             # score = objectness × class ≤ objectness: rows whose objectness is at most the
             # threshold in every image cannot pass it, so the class product, the NMS and
             # its glue see only the others (a few dozen of yolov3-tiny's 2,535 at 0.3)
             rows = tf.where(tf.reduce_any(objectness[..., 0] > score, axis=0))[:, 0]
-            boxes, objectness, class_logits = (tf.gather(t, rows, axis=1) for t in (
-                boxes, objectness, class_logits))
-        scores = objectness * tf.sigmoid(class_logits)
+            boxes, objectness, class_outputs = (tf.gather(t, rows, axis=1) for t in (
+                boxes, objectness, class_outputs))
+        scores = objectness * class_probabilities(class_outputs, self.config.new_coords)
         boxes = undo_letterbox(boxes, letterboxes)
         return self._suppress(boxes, scores, replace(self.nms, score=score, iou=iou))
 

@@ -140,18 +140,23 @@ class Letterbox:
 
     The image is scaled by ``scale`` (x, y: the same factor up to rounding) to
     (resized_w, resized_h) and pasted at ``offset`` (x, y): canvas = original · scale +
-    offset. ``as_array`` packs the record for the compiled detection graph, whose input
-    must be one tensor: :data:`PACKED` names its columns.
+    offset. ``keep_aspect`` False (a cfg's ``letter_box=0``, Darknet's way) stretches the
+    image over the whole canvas instead: offset 0, a scale per axis.
+    ``as_array`` packs the record for the compiled detection graph, whose input must be
+    one tensor: :data:`PACKED` names its columns.
     """
 
     PACKED = ("scale_x", "scale_y", "offset_x", "offset_y", "image_w", "image_h")
 
     image_size: tuple[int, int]
     canvas_size: tuple[int, int]
+    keep_aspect: bool = True
 
     @property
     def resized_size(self) -> tuple[int, int]:
         (iw, ih), (w, h) = self.image_size, self.canvas_size
+        if not self.keep_aspect:
+            return w, h
         scale = min(w / iw, h / ih)
         return max(1, int(iw * scale)), max(1, int(ih * scale))
 
@@ -200,9 +205,10 @@ def grey_canvas(height: int, width: int) -> np.ndarray:
 
 
 def letterbox(image: Image.Image | np.ndarray, input_hw: tuple[int, int],
-              out: np.ndarray | None = None) -> tuple[np.ndarray, Letterbox]:
+              out: np.ndarray | None = None, keep_aspect: bool = True
+              ) -> tuple[np.ndarray, Letterbox]:
     """Resize keeping the aspect ratio onto a grey canvas of the network input
-    ``input_hw`` (height, width, as everywhere).
+    ``input_hw`` (height, width, as everywhere); ``keep_aspect`` False: resize to it.
 
     ``image`` is RGB: a PIL image or a uint8 array (h, w, 3), resized with :func:`resize`.
     Returns uint8 (h, w, 3) — the model takes it as float32 / 255 — and the geometry to
@@ -211,7 +217,7 @@ def letterbox(image: Image.Image | np.ndarray, input_hw: tuple[int, int],
     """
     pixels = np.asarray(image)
     height, width = input_hw
-    geometry = Letterbox((pixels.shape[1], pixels.shape[0]), (width, height))
+    geometry = Letterbox((pixels.shape[1], pixels.shape[0]), (width, height), keep_aspect)
     (nw, nh), (dx, dy) = geometry.resized_size, geometry.offset
     if out is None:
         out = grey_canvas(height, width)
