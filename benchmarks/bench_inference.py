@@ -7,6 +7,9 @@
 2. yolov3-416, random weights in the official layout: our end-to-end detection vs OpenCV
    4.x DNN's forward pass alone. Target ratio ≤ 0.8.
 3. yolov3-tiny-416: throughput of a batch of 8 vs one image at a time. Target ≥ 1.2.
+4. yolov4-tiny-416 and yolov4-416, random weights in the official layout: our end-to-end
+   detection (resized, as their cfgs say) vs OpenCV's forward pass alone. Targets ≤ 1.0
+   (tiny) and ≤ 0.8 (full).
 
 Needs onnxruntime and tf2onnx (requirements.txt). Run from the repository root:
     python benchmarks/bench_inference.py [--runs 30]
@@ -34,7 +37,7 @@ import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 from PIL import Image  # noqa: E402
 
-from helpers import SAMPLE, write_random_weights  # noqa: E402
+from helpers import SAMPLE, opencv_head_names, write_random_weights  # noqa: E402
 from yolo3.darknet import load_cfg  # noqa: E402
 from yolo3.download import fetch  # noqa: E402
 from yolo3.inference.detector import Detector, open_model  # noqa: E402
@@ -91,6 +94,22 @@ def opencv_forward(cfg: Path, weights: Path, heads: list[str]):
     return forward
 
 
+def darknet_pair(name: str, image: Image.Image, tmp: Path):
+    """(our end-to-end detection of ``image``, OpenCV's forward on it, prepared) for
+    cfg/<name>.cfg with random weights in the official layout."""
+    cfg = REPO / f"cfg/{name}.cfg"
+    config = load_cfg(cfg)
+    weights = write_random_weights(tmp / f"{name}.weights", config)
+    path = tmp / f"{name}.h5"
+    darknet_to_keras(cfg, weights, path, log=lambda *a: None)
+    detector = Detector(open_model(path))
+    canvas, _ = letterbox(image, (416, 416), keep_aspect=config.letter_box)
+    blob = np.ascontiguousarray(np.transpose(canvas[None].astype(np.float32) / 255.0,
+                                             (0, 3, 1, 2)))
+    opencv = opencv_forward(cfg, weights, opencv_head_names(config))
+    return (lambda: detector.detect(image)), (lambda: opencv(blob))
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=30)
@@ -117,19 +136,13 @@ def main() -> int:
                          eight=lambda: detector.detect_batch(batch))
         rows.append(("tiny-416 batch-8 speed-up (images/s)", t["one"], t["eight"], 1.2, "≥"))
 
-        config = load_cfg(REPO / "cfg/yolov3.cfg")
-        weights = write_random_weights(tmp / "yolov3.weights", config)
-        full_path = tmp / "yolov3.h5"
-        darknet_to_keras(REPO / "cfg/yolov3.cfg", weights, full_path, log=quiet)
-        full = Detector(open_model(full_path))
-        opencv = opencv_forward(REPO / "cfg/yolov3.cfg", weights,
-                                [f"conv_{h.conv_index}" for h in config.heads])
-        blob = np.ascontiguousarray(np.transpose(nhwc, (0, 3, 1, 2)))
-        t = side_by_side(max(5, args.runs // 2), ours=lambda: full.detect(image),
-                         opencv=lambda: opencv(blob))
-        rows.append(("yolov3-416 end-to-end / OpenCV forward", t["ours"], t["opencv"], 0.8, "≤"))
+        for name, target in (("yolov3", 0.8), ("yolov4-tiny", 1.0), ("yolov4", 0.8)):
+            ours, opencv = darknet_pair(name, image, tmp)
+            t = side_by_side(max(5, args.runs // 2), ours=ours, opencv=opencv)
+            rows.append((f"{name}-416 end-to-end / OpenCV forward", t["ours"], t["opencv"],
+                         target, "≤"))
 
-    print(f"medians of ≥{args.runs} (tiny) / ≥{max(5, args.runs // 2)} (full) runs in "
+    print(f"medians of ≥{args.runs} (tiny) / ≥{max(5, args.runs // 2)} (others) runs in "
           f"alternating blocks of {BLOCK}; sample image {image.width}x{image.height}")
     print(f"{'measure':<40}{'ours ms':>9}{'other ms':>10}{'ratio':>8}{'target':>9}")
     ok = True

@@ -15,8 +15,12 @@
    time per run (start-up, k-means, mAP passes and the final evaluation included).
    Targets: modern reaches mAP@0.5 ≥ 0.85 from scratch within 40 epochs, at ≤ 1.25× the
    keras-yolo3 recipe's time per epoch.
+4. With --v4-tiny: YOLOv4-tiny and YOLOv3-tiny (--model_size v4-tiny / tiny, the modern
+   recipe, k-means anchors) from scratch on the same set, as in 3. Prints both mAP@0.5
+   curves, seconds per epoch and the ratio of the best mAPs. Target: v4-tiny ≥ v3-tiny.
 
-Run from the repository root:  python benchmarks/bench_training.py [--map] [--compare]
+Run from the repository root:
+    python benchmarks/bench_training.py [--map] [--compare] [--v4-tiny]
 """
 
 from __future__ import annotations
@@ -68,13 +72,13 @@ def throughput(annotations, config, input_hw, batch, steps, rounds) -> tuple[flo
 RECIPES = ("keras-yolo3", "modern")
 
 
-def train_run(data_root: Path, out: Path, recipe: str, epochs: int, weights: Path | None
-              ) -> dict:
+def train_run(data_root: Path, out: Path, recipe: str, epochs: int, weights: Path | None,
+              model_size: str = "tiny") -> dict:
     """One training run: {epoch: mAP50}, mean seconds per epoch, wall seconds."""
     command = [sys.executable, str(REPO / "project/train_azureml.py"), "--data_path",
-               str(data_root), "--num_clusters", "6", "--input_size", "256", "--batch_size",
-               "16", "--epochs", str(epochs), "--map_every", "5", "--recipe", recipe,
-               "--output_dir", str(out)]
+               str(data_root), "--num_clusters", "6", "--model_size", model_size,
+               "--input_size", "256", "--batch_size", "16", "--epochs", str(epochs),
+               "--map_every", "5", "--recipe", recipe, "--output_dir", str(out)]
     if weights:
         command += ["--weights", str(weights)]
     start = time.perf_counter()
@@ -119,11 +123,36 @@ def compare(root: Path) -> bool:
     return ok
 
 
+def compare_v4_tiny(root: Path, epochs: int = 40) -> bool:
+    """YOLOv4-tiny against YOLOv3-tiny from scratch, same data and recipe; True on target."""
+    make_shapes(root / "data", images=375, seed=2)
+    sizes = ("tiny", "v4-tiny")
+    runs = {size: train_run(root, root / f"{size}-{epochs}", "modern", epochs, None, size)
+            for size in sizes}
+    print(f"\nFrom scratch at 256, {epochs} epochs, batch 16, modern recipe: "
+          "validation mAP@0.5")
+    print(f"{'epoch':<8}" + "".join(f"{s:>14}" for s in sizes))
+    for epoch in sorted(runs["tiny"]["maps"]):
+        print(f"{epoch:<8}" + "".join(f"{runs[s]['maps'].get(epoch, float('nan')):>14.3f}"
+                                       for s in sizes))
+    print(f"{'s/epoch':<8}" + "".join(f"{runs[s]['epoch_seconds']:>14.2f}" for s in sizes))
+    print(f"{'wall s':<8}" + "".join(f"{runs[s]['wall']:>14.0f}" for s in sizes))
+    best = {s: max(runs[s]["maps"].values()) for s in sizes}
+    final = {s: runs[s]["maps"][max(runs[s]["maps"])] for s in sizes}
+    print(f"best mAP@0.5 v4-tiny / v3-tiny: {best['v4-tiny']:.3f} / {best['tiny']:.3f} = "
+          f"{best['v4-tiny'] / best['tiny']:.2f} (target ≥ 1.00); final epoch "
+          f"{final['v4-tiny']:.3f} / {final['tiny']:.3f}")
+    return best["v4-tiny"] >= best["tiny"]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--map", action="store_true", help="also run the 10-minute mAP test")
     parser.add_argument("--compare", action="store_true",
                         help="only compare the two recipes (about 25 minutes on 2 cores)")
+    parser.add_argument("--v4-tiny", action="store_true", dest="v4_tiny",
+                        help="only compare YOLOv4-tiny with YOLOv3-tiny from scratch (about "
+                             "15 minutes on 2 cores)")
     parser.add_argument("--input_size", type=int, default=416)
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
@@ -131,6 +160,9 @@ def main() -> int:
     if args.compare:
         with tempfile.TemporaryDirectory() as tmp:
             return 0 if compare(Path(tmp)) else 1
+    if args.v4_tiny:
+        with tempfile.TemporaryDirectory() as tmp:
+            return 0 if compare_v4_tiny(Path(tmp)) else 1
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         make_shapes(root / "data", images=1000 if args.map else 300, seed=2)

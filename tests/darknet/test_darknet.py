@@ -95,13 +95,25 @@ def test_comments_aliases_and_whitespace():
      "mask [0, 1, 5] must index the 3 anchors"),
     (TINY_NET + conv(8) + conv(21, 1, bn=False, act="linear") + yolo(anchors="10,13, 16"),
      "width,height pairs"),
-    (TINY_NET + conv(8) + conv(21, 1, bn=True, act="linear") + yolo(), "must be linear"),
+    (TINY_NET + conv(8) + conv(21, 1, bn=True, act="linear") + yolo(),
+     "must be activation=linear without batch_normalize"),
     (TINY_NET + conv(8) + conv(21, 1, bn=False, act="linear") + yolo().replace(
-        "[yolo]\n", "[yolo]\nnew_coords=1\n"), "new_coords=1 (Scaled-YOLOv4's decode)"),
+        "[yolo]\n", "[yolo]\nnew_coords=1\n"),
+     "must be activation=logistic without batch_normalize (new_coords=1)"),
+    (TINY_NET + conv(8) + conv(21, 1, bn=False, act="logistic") + yolo().replace(
+        "[yolo]\n", "[yolo]\nnew_coords=2\n"), "new_coords must be 0 or 1"),
+    (TINY_NET.replace("[net]\n", "[net]\nletter_box=2\n") + conv(8),
+     "letter_box must be 0 or 1"),
     (TINY_NET + conv(8) + "[route]\nlayers=-3\n", "not an earlier layer"),
     (TINY_NET + conv(8) + conv(16) + "[shortcut]\nfrom=-2\nactivation=linear\n",
      "adds layer 0 (8 channels) to 16 channels"),
-    (TINY_NET + conv(8) + "[maxpool]\nsize=2\nstride=2\npadding=0\n", "default padding"),
+    (TINY_NET + conv(8) + "[maxpool]\nsize=3\nstride=2\n",
+     "size=3 stride=2 padding=2: Darknet pads this pool otherwise than a \"same\" pool"),
+    (TINY_NET + conv(8) + "[maxpool]\nsize=2\nstride=1\npadding=0\n", "padding=0"),
+    (TINY_NET + conv(8) + "[shortcut]\nfrom=-1\nactivation=hardtan\n",
+     "unsupported activation 'hardtan'"),
+    (TINY_NET + conv(8) + "[shortcut]\nfrom=-1\nweights_type=per_channel\n",
+     "weights_type=per_channel (a weighted shortcut) is not supported"),
     (TINY_NET + conv(8) + "[route]\nlayers=-1\ngroups=3\ngroup_id=0\n",
      "groups=3 does not divide the routed layers' channels [8]"),
     (TINY_NET + conv(8) + "[route]\nlayers=-1\ngroups=2\ngroup_id=2\n",
@@ -118,6 +130,47 @@ def test_comments_aliases_and_whitespace():
 def test_bad_cfgs_are_rejected_with_the_reason(text, message):
     with pytest.raises(CfgError, match=re.escape(message)):
         parse_cfg(text, "bad.cfg")
+
+
+@pytest.mark.parametrize("section, option", [
+    ("[convolutional]", "xnor=1"), ("[convolutional]", "antialiasing=1"),
+    ("[convolutional]", "stride_x=2"), ("[maxpool]", "maxpool_depth=1"),
+    ("[upsample]", "scale=2"), ("[yolo]", "map=data/coco9k.map"), ("[net]", "rgb_spread=1"),
+])
+def test_an_option_this_project_does_not_build_names_itself_and_its_line(section, option):
+    """A cfg relying on an option the model would silently lack is refused, not guessed."""
+    text = (TINY_NET + conv(8) + "[maxpool]\nsize=2\nstride=2\n[upsample]\nstride=2\n"
+            + conv(21, 1, bn=False, act="linear") + yolo())
+    header = text.index(section)
+    text = text[:header] + f"{section}\n{option}\n" + text[header + len(section) + 1:]
+    line = text[:text.index(option)].count("\n") + 1
+    with pytest.raises(CfgError) as error:
+        parse_cfg(text, "bad.cfg")
+    assert str(error.value).startswith(f"bad.cfg: line {line}: ")
+    assert f"option {option} is not supported" in str(error.value)
+
+
+def test_training_only_options_are_read_and_carried():
+    config = load_cfg(CFG / "yolov4.cfg")
+    head = config.heads[0]
+    assert dict(head.training_options) == {
+        "jitter": ".3", "truth_thresh": "1", "iou_normalizer": "0.07",
+        "cls_normalizer": "1.0", "iou_loss": "ciou", "nms_kind": "greedynms",
+        "beta_nms": "0.6", "max_delta": "5"}
+    assert (head.iou_thresh, head.ignore_thresh, head.scale_x_y) == (0.213, 0.7, 1.2)
+    assert load_cfg(CFG / "yolov3.cfg").heads[0].iou_thresh == 1.0  # Darknet's default
+    assert with_classes(config, 2).heads[0].training_options == head.training_options
+
+
+def test_shortcut_activation_and_letter_box():
+    text = (TINY_NET.replace("[net]\n", "[net]\nletter_box=0\n") + conv(8) + conv(8)
+            + "[shortcut]\nfrom=-2\nactivation=leaky\n")
+    config = parse_cfg(text)
+    shortcut = config.layers[2]
+    assert (shortcut.activation, shortcut.name, shortcut.keras_names) == (
+        "leaky", "leaky_2", ("shortcut_2", "leaky_2"))
+    assert config.letter_box is False
+    assert parse_cfg(TINY_NET + conv(8)).letter_box is True  # silent: letterboxed
 
 
 def test_heads_must_agree_on_classes():

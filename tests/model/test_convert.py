@@ -136,6 +136,11 @@ CONV = "[convolutional]\nbatch_normalize=1\nfilters=16\nsize=3\nstride=1\npad=1\
     ("yolo mismatch", r"classes=80 with 3 anchors needs filters=255 .* found filters=254"),
     ("unknown section", r"unsupported section \[crop\]"),
     ("unknown activation", r"unsupported activation 'hardtan'"),
+    ("unbuilt option", r"bad\.cfg: line 4: layer 0 \[convolutional\] at line 3: option "
+                       r"antialiasing=1 is not supported \(it would change what the network "
+                       r"computes\)"),
+    ("new_coords head", r"must be activation=logistic without batch_normalize "
+                        r"\(new_coords=1\)"),
     ("missing cfg", r"no such file: .*missing\.cfg"),
     ("missing weights", r"no such file: .*missing\.weights"),
     ("unwritable output", r"cannot write .*blocker/out\.h5: .*blocker is a file, not a folder"),
@@ -161,6 +166,13 @@ def test_bad_input_is_one_line_and_no_output(tmp_path, capsys, tiny_weights, cas
         cfg = bad_cfg(tmp_path, CONV + "[crop]\ncrop_width=10\n")
     elif case == "unknown activation":
         cfg = bad_cfg(tmp_path, CONV.replace("leaky", "hardtan"))
+    elif case == "unbuilt option":
+        cfg = bad_cfg(tmp_path, CONV.replace("[convolutional]\n",
+                                             "[convolutional]\nantialiasing=1\n"))
+    elif case == "new_coords head":  # a linear head read as probabilities: wrong boxes
+        cfg = tmp_path / "bad.cfg"
+        cfg.write_text((CFG / "yolov4-csp.cfg").read_text().replace(
+            "activation=logistic", "activation=linear", 1))
     elif case == "missing cfg":
         cfg = tmp_path / "missing.cfg"
     elif case == "missing weights":

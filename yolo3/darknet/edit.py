@@ -14,9 +14,10 @@ from yolo3.errors import CfgError
 def with_classes(config: DarknetConfig, num_classes: int,
                  anchors: np.ndarray | None = None,
                  masks: list[list[int]] | None = None,
-                 scale_x_y: float | None = None) -> DarknetConfig:
-    """The same network for another class count (and optionally other anchors, masks and
-    every head's decode ``scale_x_y``).
+                 scale_x_y: float | None = None,
+                 letter_box: bool | None = None) -> DarknetConfig:
+    """The same network for another class count (and optionally other anchors, masks,
+    every head's decode ``scale_x_y`` and how images meet the input, ``letter_box``).
 
     The graph is rebuilt from the sections with ``classes`` (and ``anchors``/``num``,
     ``mask``) set in every [yolo] section and ``filters`` in the convolution before it;
@@ -35,6 +36,10 @@ def with_classes(config: DarknetConfig, num_classes: int,
         raise CfgError(f"masks {masks} do not fit the heads of {config.source}")
     net, sections = config.net, config.sections
     edits: dict[int, dict[str, str]] = {}  # section line → option edits
+    if letter_box is not None:
+        if not net.line:
+            raise CfgError(f"{config.source} has no [net] section to set letter_box in")
+        edits[net.line] = {"letter_box": str(int(letter_box))}
     for number, head in enumerate(config.heads):
         edits[sections[head.conv_index].line] = {
             "filters": str(len(head.mask) * (num_classes + 5))}

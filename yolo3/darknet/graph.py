@@ -252,16 +252,17 @@ class DarknetConfig:
 
     @cached_property
     def backbone_end(self) -> int:
-        """Index of the backbone's last layer: Darknet-53's last residual (74) in YOLOv3
-        cfgs; in cfgs without residuals, the earliest layer a later multi-input route
-        reaches back to (8 in tiny)."""
+        """Index of the backbone's last layer: the last residual before the first head
+        (Darknet-53's 74 in YOLOv3 cfgs); in cfgs without residuals, the earliest layer a
+        route after the first head reaches back to (8 in YOLOv3-tiny, 23 in YOLOv4-tiny,
+        whose CSP blocks route within the backbone)."""
         first_head = self.heads[0].index if self.heads else len(self.layers)
         shortcuts = [layer.index for layer in self.layers[:first_head]
                      if isinstance(layer, Shortcut)]
         if shortcuts:
             return shortcuts[-1]
-        reached = [i for layer in self.layers if isinstance(layer, Route)
-                   and len(layer.inputs) > 1 for i in layer.inputs]
+        reached = [i for layer in self.layers[first_head:] if isinstance(layer, Route)
+                   for i in layer.inputs]
         return min(reached) if reached else first_head - 1
 
     @cached_property

@@ -16,7 +16,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from yolo3.darknet import DarknetConfig, standard_config
+from yolo3.darknet import STANDARD_CFGS, DarknetConfig, standard_config
 from yolo3.data.annotations import Annotation, check_boxes
 from yolo3.errors import YoloError
 from yolo3.model.build import build_model
@@ -114,7 +114,8 @@ def prepare_data(settings: TrainSettings) -> Prepared:
     config = model_config(settings.size, len(class_names), anchors,
                           RECIPES[settings.recipe].scale_x_y)
     settings.log(f"{len(train_set)} training and {len(val_set)} validation images, "
-                 f"{len(class_names)} classes, YOLOv3-{settings.size} at {settings.input_size}.")
+                 f"{len(class_names)} classes, {STANDARD_CFGS[settings.size][:-4]} at "
+                 f"{settings.input_size}.")
     return Prepared(train_set, val_set, class_names, anchors, config,
                     (settings.input_size, settings.input_size))
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from yolo3.cli import positive_float, positive_int
+from yolo3.darknet.cfg import STANDARD_CFGS
 from yolo3.defaults import DEFAULT_INPUT_SIZE
 from yolo3.training.recipes import MODERN
 from yolo3.training.recipes import NAMES as RECIPE_NAMES
@@ -54,8 +55,9 @@ class TrainSettings:
                                         forward=WHEN_SET)
     num_clusters: int = setting(9, "anchors: 9 YOLOv3, 6 tiny (default 9)", parse=int,
                                 choices=(6, 9), forward=ALWAYS, driver_flag="--num-clusters")
-    model_size: str | None = setting(None, "default: from --num_clusters",
-                                     choices=("full", "tiny"), forward=WHEN_SET)
+    model_size: str | None = setting(None, "full, tiny (YOLOv3), v4 or v4-tiny (YOLOv4); "
+                                     "default: from --num_clusters", choices=tuple(STANDARD_CFGS),
+                                     forward=WHEN_SET)
     weights: Path | None = setting(None, "pretrained Keras model (convert.py output); none: "
                                    "train from scratch", parse=Path, forward=WHEN_SET,
                                    driver_flag="--weights")
