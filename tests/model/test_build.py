@@ -87,7 +87,7 @@ def test_get_weights_returns_what_was_set():
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", ["yolov3", "yolov3-tiny"])
+@pytest.mark.parametrize("name", ["yolov3", "yolov3-tiny", "yolov4-tiny", "yolov4-tiny-3l"])
 @pytest.mark.parametrize("classes", [1, 2])
 def test_custom_class_cfg_takes_every_non_head_layer_from_80_class_weights(
         name, classes, random_weights, tiny_weights):
@@ -103,7 +103,7 @@ def test_custom_class_cfg_takes_every_non_head_layer_from_80_class_weights(
     compared = 0
     for layer in model.layers:
         if layer.name in heads:
-            assert layer.get_weights()[0].shape[-1] == 3 * (classes + 5)
+            assert layer.get_weights()[0].shape[-1] == 3 * (classes + 5)  # 3 anchors a head
             continue
         reference = base_model.get_layer(layer.name).get_weights()
         for ours, theirs in zip(layer.get_weights(), reference):

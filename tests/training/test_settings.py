@@ -69,7 +69,7 @@ def test_the_driver_offers_every_setting_as_a_key_and_a_flag():
 
 @pytest.mark.parametrize("values, message", [
     ({"epochs": 0}, "--epochs must be at least 1"),
-    ({"model_size": "huge"}, "--model_size must be full or tiny"),
+    ({"model_size": "huge"}, "--model_size must be full, tiny, v4 or v4-tiny"),
     ({"learning_rate": float("nan")}, "--learning_rate must be a finite number above 0"),
 ])
 def test_library_calls_are_checked_like_the_command_line(values, message, tmp_path):

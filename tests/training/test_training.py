@@ -36,6 +36,9 @@ def test_backbone_and_freezing():
     assert freeze(model, tiny, 0) == (0, 24)
     full_model = build_model(full)
     assert freeze(full_model, full, 1)[0] == 52 * 2  # Darknet-53's 52 convs and their BN
+    v4_tiny = load_cfg(CFG / "yolov4-tiny.cfg")  # CSP routes inside: the backbone ends at
+    assert v4_tiny.backbone_end == 23  # the layer the second head's route reaches back to
+    assert freeze(build_model(v4_tiny), v4_tiny, 1)[0] == 14 * 2  # its 14 convs and BN
 
 
 def test_masks_partition_the_anchors_by_size():
@@ -95,6 +98,38 @@ def test_a_short_run_leaves_a_self_contained_model(tmp_path, shapes_export):
     assert isinstance(yolo.detect_image(__import__("PIL.Image").Image.open(SAMPLE)).size, tuple)
 
 
+def test_yolov4_tiny_trains_letterboxed_and_detects(tmp_path, shapes_export):
+    """--model_size v4-tiny: the YOLOv4-tiny network (route groups, its two heads) for
+    these classes and k-means anchors, trained letterboxed, so the saved cfg says
+    letter_box=1 whatever AlexeyAB's cfg says; Scaled-YOLOv4's new_coords is refused."""
+    out = tmp_path / "out"
+    train(smoke_settings(shapes_export, out, model_size="v4-tiny", num_clusters=9))
+    from yolo3.model.files import read_metadata
+
+    config = read_metadata(out / "trained_model.h5").config()
+    assert [layer.index for layer in config.layers if getattr(layer, "groups", 1) == 2] == [
+        3, 11, 19]
+    assert config.letter_box and "letter_box=1" in config.text
+    assert config.masks == [(3, 4, 5), (0, 1, 2)] and config.num_classes == 3
+    from PIL import Image
+
+    from yolo import YOLO
+
+    yolo = YOLO(model_path=str(out / "trained_model.h5"), model_image_size=(128, 128),
+                score=0.0001)
+    assert yolo.detector.letter_box and isinstance(yolo.detect(Image.open(SAMPLE)), list)
+
+
+def test_new_coords_cfgs_are_not_trained(monkeypatch):
+    """Scaled-YOLOv4's heads output probabilities; the loss reads logits: refused."""
+    from yolo3.training import setup
+
+    csp = load_cfg(CFG / "yolov4-csp.cfg")
+    monkeypatch.setattr(setup, "standard_config", lambda size: csp)
+    with pytest.raises(YoloError, match="new_coords, which training here does not support"):
+        setup.model_config("v4", 3, np.arange(18, dtype=float).reshape(9, 2) + 1)
+
+
 def test_resume_without_checkpoint(tmp_path, shapes_export):
     with pytest.raises(YoloError, match="no checkpoint"):
         train(smoke_settings(shapes_export, tmp_path / "none", resume=True))
@@ -104,7 +139,7 @@ def test_resume_without_checkpoint(tmp_path, shapes_export):
     ({"epochs": 2, "frozen_epochs": 3}, "frozen_epochs"),
     ({"input_size": 100}, "multiple of 32"),
     ({"val_split": 1.0}, "val_split"),
-    ({"model_size": "huge"}, "full or tiny"),
+    ({"model_size": "huge"}, "full, tiny, v4 or v4-tiny"),
 ])
 def test_bad_settings(tmp_path, shapes_export, overrides, message):
     with pytest.raises(YoloError, match=message):
