@@ -209,7 +209,8 @@ def test_each_cfgs_decode_equals_numpy_on_opencv_outputs(tmp_path, random_weight
     """The best TOP_K (box, class) pairs before NMS, through the TensorFlow detector and
     through its ONNX export, equal a NumPy decode of OpenCV's raw heads with the cfg's
     own rule (scale_x_y; new_coords; letterboxed or resized per [net] letter_box) on the
-    sample photo. Random weights give arbitrary but comparable boxes."""
+    sample photo cut to 832×520 (on a square image both ways give the same input).
+    Random weights give arbitrary but comparable boxes."""
     from helpers import darknet_candidates, opencv_head_names
     from yolo3.darknet import match_weights, read_weights
     from yolo3.defaults import NmsSettings
@@ -224,7 +225,7 @@ def test_each_cfgs_decode_equals_numpy_on_opencv_outputs(tmp_path, random_weight
     set_darknet_weights(model, config, match_weights(config, read_weights(weights)[1]).convs)
     names = [f"class {i}" for i in range(80)]
     loaded = LoadedModel(model, config, names)
-    image = Image.open(SAMPLE).convert("RGB")
+    image = Image.open(SAMPLE).convert("RGB").crop((0, 0, 832, 520))
     canvas, _ = letterbox(image, (416, 416), keep_aspect=config.letter_box)  # what both see
     raw = opencv_outputs(CFG / f"{name}.cfg", weights, canvas[None].astype(np.float32) / 255,
                          opencv_head_names(config))
