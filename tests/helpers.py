@@ -206,6 +206,15 @@ def assert_one_line_error(result: subprocess.CompletedProcess, *phrases: str,
     return lines[0]
 
 
+def interruptible() -> None:
+    """Popen's preexec_fn for a child the test will Ctrl-C: SIGINT handled as in a user's
+    terminal, even where this run was started in the background by a shell without job
+    control, which sets SIGINT to ignored for everything it starts (inherited over exec)."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def tree_bytes(*roots: Path) -> dict[str, bytes]:
     """Every file under ``roots`` (or the files themselves) with its bytes: compare before
     and after a run to prove nothing was changed, added or left behind."""

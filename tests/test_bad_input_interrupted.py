@@ -16,6 +16,7 @@ from helpers import (
     REPO,
     SAMPLE,
     assert_one_line_error,
+    interruptible,
     partial_files,
     run_script,
     tree_bytes,
@@ -72,7 +73,7 @@ def test_sigterm_mid_write_removes_the_temporary_file(tmp_path, random_weights):
     process = subprocess.Popen([sys.executable, str(REPO / "convert.py"),
                                 str(CFG / "yolov3.cfg"), str(weights), str(out)],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                               env=user_env())
+                               env=user_env(), preexec_fn=interruptible)
     deadline = time.monotonic() + 120
     while not any(p.stat().st_size > 1 << 20 for p in partial_files(tmp_path)):
         assert process.poll() is None, process.communicate()
@@ -120,7 +121,7 @@ def test_ctrl_c_is_one_line(tmp_path, tiny_model):
     process = subprocess.Popen([sys.executable, str(REPO / "yolo_video.py"), "--model_path",
                                 str(tiny_model), "--image"], stdin=subprocess.PIPE,
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                               env=user_env())
+                               env=user_env(), preexec_fn=interruptible)
     deadline = time.monotonic() + 120
     line = ""
     while "Input image filename" not in line:  # the prompt: the model is loaded

@@ -15,7 +15,15 @@ from pathlib import Path
 
 import pytest
 
-from helpers import REPO, SAMPLE, assert_one_line_error, run_script, tree_bytes, user_env
+from helpers import (
+    REPO,
+    SAMPLE,
+    assert_one_line_error,
+    interruptible,
+    run_script,
+    tree_bytes,
+    user_env,
+)
 from yolo3.errors import YoloError
 
 
@@ -160,7 +168,7 @@ def test_local_serves_the_same_scoring_until_interrupted(tmp_path, export, scori
     process = subprocess.Popen([sys.executable, str(REPO / "deploy_to_azureml.py"), "--model",
                                 str(export), "--local", "--port", str(port)],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                               cwd=tmp_path, env=user_env())
+                               cwd=tmp_path, env=user_env(), preexec_fn=interruptible)
     try:
         line = process.stdout.readline()
         assert line.startswith(f"Serving yolo-tiny.onnx at http://127.0.0.1:{port}/score"), \
