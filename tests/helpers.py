@@ -66,6 +66,17 @@ def run_script(*args: str, cwd: Path = REPO, timeout: float = 600) -> subprocess
                           capture_output=True, text=True, timeout=timeout, env=user_env())
 
 
+def converted_model(cfg_path: Path, weights_path: Path):
+    """(config, Keras model) of a cfg with a .weights file's values, as convert.py builds it."""
+    from yolo3.darknet import load_cfg, match_weights, read_weights
+    from yolo3.model.build import build_model, set_darknet_weights
+
+    config = load_cfg(cfg_path)
+    model = build_model(config)
+    set_darknet_weights(model, config, match_weights(config, read_weights(weights_path)[1]).convs)
+    return config, model
+
+
 def opencv_outputs(cfg_path: Path, weights_path: Path, images: np.ndarray,
                    layer_names: list[str]) -> list[np.ndarray]:
     """Raw outputs of OpenCV's own Darknet importer, NHWC, for images (1, h, w, 3) in [0, 1]."""

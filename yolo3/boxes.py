@@ -140,12 +140,11 @@ class HeadGeometry:
         self.scale_x_y = float(scale_x_y)
         self.new_coords = bool(new_coords)
         self._input_wh = np.array([input_hw[1], input_hw[0]], np.float64)
-        self._anchors = np.asarray(anchors, np.float64)
         if self.static:
             self._cell_scale = self.constant(1.0 / np.array([self.grid_w, self.grid_h]))
         else:
             self._cell_scale = 1.0 / self.grid_wh
-        self._anchor_scale = self.constant(self._anchors / self._input_wh)
+        self._anchor_scale = self.constant(np.asarray(anchors, np.float64) / self._input_wh)
 
     @property
     def static(self) -> bool:
@@ -189,13 +188,6 @@ class HeadGeometry:
         centre = (offset + self.cells) * self._cell_scale
         return centre, size
 
-    def probabilities(self, values):
-        """Objectness or class outputs as probabilities: sigmoid of logits, or as they are
-        for new_coords heads."""
-        import tensorflow as tf
-
-        return values if self.new_coords else tf.sigmoid(values)
-
     def encode(self, centre, size):
         """The inverse of :meth:`decode` for normalised centres and sizes: the target of
         sigmoid(t_xy) (the offset within the cell when ``scale_x_y`` is 1) and
@@ -222,8 +214,8 @@ def decode_head_parts(raw, anchors: np.ndarray, num_classes: int,
     raw: (B, grid_h, grid_w, A * (5 + C)); anchors: (A, 2) (w, h) in input pixels;
     ``scale_x_y`` and ``new_coords`` the [yolo] layer's. Returns boxes (B, R, 4) xyxy in
     network-input pixels, objectness (B, R, 1) as probabilities and the class outputs
-    (B, R, C) as the head gives them (:func:`class_probabilities` makes them
-    probabilities), R = grid_h · grid_w · A.
+    (B, R, C) as the head gives them (:func:`probabilities` makes them so),
+    R = grid_h · grid_w · A.
     """
     import tensorflow as tf
 
@@ -234,16 +226,17 @@ def decode_head_parts(raw, anchors: np.ndarray, num_classes: int,
     boxes = boxes * head.constant(np.tile(head._input_wh, 2))
     rows = head.grid_h * head.grid_w * head.num_anchors
     return (tf.reshape(boxes, [-1, rows, 4]),
-            tf.reshape(head.probabilities(feats[..., 4:5]), [-1, rows, 1]),
+            tf.reshape(probabilities(feats[..., 4:5], new_coords), [-1, rows, 1]),
             tf.reshape(feats[..., 5:], [-1, rows, num_classes]))
 
 
-def class_probabilities(class_outputs, new_coords: bool = False):
-    """:func:`decode_head_parts`' class outputs as probabilities (after any gating, so
-    that the sigmoid runs over the rows that remain)."""
+def probabilities(outputs, new_coords: bool = False):
+    """A head's objectness or class outputs as probabilities: sigmoid of logits, or as
+    they are for new_coords heads (the detector applies it to class outputs after its
+    objectness gate, so that the sigmoid runs over the rows that remain)."""
     import tensorflow as tf
 
-    return class_outputs if new_coords else tf.sigmoid(class_outputs)
+    return outputs if new_coords else tf.sigmoid(outputs)
 
 
 def decode_head(raw, anchors: np.ndarray, num_classes: int, input_hw: tuple[int, int],
@@ -257,7 +250,7 @@ def decode_head(raw, anchors: np.ndarray, num_classes: int, input_hw: tuple[int,
     """
     boxes, objectness, class_outputs = decode_head_parts(raw, anchors, num_classes, input_hw,
                                                          scale_x_y, new_coords)
-    return boxes, objectness * class_probabilities(class_outputs, new_coords)
+    return boxes, objectness * probabilities(class_outputs, new_coords)
 
 
 def pairwise_iou_cxcywh(boxes, truths):

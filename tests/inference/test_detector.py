@@ -211,18 +211,14 @@ def test_each_cfgs_decode_equals_numpy_on_opencv_outputs(tmp_path, random_weight
     own rule (scale_x_y; new_coords; letterboxed or resized per [net] letter_box) on the
     sample photo cut to 832×520 (on a square image both ways give the same input).
     Random weights give arbitrary but comparable boxes."""
-    from helpers import darknet_candidates, opencv_head_names
-    from yolo3.darknet import match_weights, read_weights
+    from helpers import converted_model, darknet_candidates, opencv_head_names
     from yolo3.defaults import NmsSettings
     from yolo3.export.onnx import export_onnx
     from yolo3.inference.detector import LoadedModel
     from yolo3.inference.onnx_detector import OnnxDetector
-    from yolo3.model.build import build_model, set_darknet_weights
 
-    config = load_cfg(CFG / f"{name}.cfg")
     weights = random_weights(name)
-    model = build_model(config)
-    set_darknet_weights(model, config, match_weights(config, read_weights(weights)[1]).convs)
+    config, model = converted_model(CFG / f"{name}.cfg", weights)
     names = [f"class {i}" for i in range(80)]
     loaded = LoadedModel(model, config, names)
     image = Image.open(SAMPLE).convert("RGB").crop((0, 0, 832, 520))

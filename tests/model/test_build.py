@@ -5,23 +5,22 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from helpers import CFG, opencv_head_names, opencv_outputs, random_conv_weights, relative_error
+from helpers import (
+    CFG,
+    converted_model,
+    opencv_head_names,
+    opencv_outputs,
+    random_conv_weights,
+    relative_error,
+)
 from yolo3.darknet import load_cfg, match_weights, read_weights, with_classes
 from yolo3.model.build import build_model, get_darknet_weights, set_darknet_weights
 
 TOLERANCE = 1e-4
 
 
-def converted(cfg_path, weights_path):
-    config = load_cfg(cfg_path)
-    _, floats = read_weights(weights_path)
-    model = build_model(config)
-    set_darknet_weights(model, config, match_weights(config, floats).convs)
-    return config, model
-
-
 def compare_with_opencv(cfg_path, weights_path, seed=0):
-    config, model = converted(cfg_path, weights_path)
+    config, model = converted_model(cfg_path, weights_path)
     images = np.random.default_rng(seed).random((1, 416, 416, 3), dtype=np.float32)
     outputs = model(images, training=False)
     outputs = outputs if isinstance(outputs, list) else [outputs]
@@ -92,7 +91,7 @@ def test_get_weights_returns_what_was_set():
 def test_custom_class_cfg_takes_every_non_head_layer_from_80_class_weights(
         name, classes, random_weights, tiny_weights):
     weights = tiny_weights if name == "yolov3-tiny" else random_weights(name)
-    base_config, base_model = converted(CFG / f"{name}.cfg", weights)
+    base_config, base_model = converted_model(CFG / f"{name}.cfg", weights)
     config = with_classes(base_config, classes)
     _, floats = read_weights(weights)
     match = match_weights(config, floats)

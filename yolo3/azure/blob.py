@@ -19,7 +19,7 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from yolo3.errors import YoloError
+from yolo3.errors import YoloError, first_line
 from yolo3.files import file_md5
 
 RETRIES = 4
@@ -197,8 +197,7 @@ def upload_folder(credentials: Credentials, container: str, folder: Path, prefix
             try:
                 future.result()
             except Exception as error:  # noqa: BLE001 - one file's failure must not stop the rest
-                message = redact(str(error).splitlines()[0] if str(error) else
-                                 type(error).__name__, credentials.secrets)
+                message = redact(first_line(error), credentials.secrets)
                 report.failed[futures[future]] = message
     bar.close()
     return report

@@ -13,7 +13,7 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from yolo3.errors import YoloError
+from yolo3.errors import YoloError, first_line
 from yolo3.serving.model import SERVED_SUFFIXES
 
 REPO = Path(__file__).resolve().parents[2]
@@ -125,7 +125,7 @@ def deploy(settings: DeploySettings, code: Path, log=print) -> str:
         client.online_endpoints.begin_create_or_update(live).result()
         return client.online_endpoints.get(settings.endpoint_name).scoring_uri
     except AzureError as error:
-        raise YoloError(f"the deployment failed: {_first_line(error)}") from None
+        raise YoloError(f"the deployment failed: {first_line(error)}") from None
 
 
 def model_from_job(settings: DeploySettings, job_name: str, folder: Path, log=print) -> Path:
@@ -140,7 +140,7 @@ def model_from_job(settings: DeploySettings, job_name: str, folder: Path, log=pr
     except ResourceNotFoundError:
         raise YoloError(f"no job {job_name} in the workspace") from None
     except AzureError as error:
-        raise YoloError(f"downloading job {job_name} failed: {_first_line(error)}") from None
+        raise YoloError(f"downloading job {job_name} failed: {first_line(error)}") from None
     found = sorted(folder.rglob("trained_model.h5"))
     if not found:
         raise YoloError(f"job {job_name} has no trained_model.h5 among its outputs: did it "
@@ -168,7 +168,7 @@ def delete(settings: DeploySettings) -> None:
     except ResourceNotFoundError:
         raise YoloError(f"no endpoint {settings.endpoint_name} in the workspace") from None
     except AzureError as error:
-        raise YoloError(f"deleting {settings.endpoint_name} failed: {_first_line(error)}"
+        raise YoloError(f"deleting {settings.endpoint_name} failed: {first_line(error)}"
                         ) from None
 
 
@@ -179,8 +179,3 @@ def _client(settings: DeploySettings):
 
     credential = signed_in_credential(MANAGEMENT_SCOPE)
     return MLClient.from_config(credential=credential, path=settings.workspace_config)
-
-
-def _first_line(error: Exception) -> str:
-    text = str(getattr(error, "message", "") or error).strip()
-    return text.splitlines()[0] if text else type(error).__name__

@@ -47,7 +47,7 @@ class ExportInfo:
     #            max_per_class (runtimes cut to it), class_agnostic (fixed in the graph)
     source: str
     cfg: str  # the Darknet cfg of the network
-    letterbox: str = LETTERBOX
+    letterbox: str = ""  # how images meet the input, in words (to_json: from letter_box)
     outputs: str = ""
     format_version: int = FORMAT_VERSION
     extra: dict = field(default_factory=dict)
@@ -84,6 +84,7 @@ class ExportInfo:
     def to_json(self) -> str:
         values = asdict(self)
         values["outputs"] = values["outputs"] or OUTPUTS[self.graph]
+        values["letterbox"] = values["letterbox"] or (LETTERBOX if self.letter_box else RESIZE)
         return json.dumps(values)
 
     @classmethod

@@ -21,9 +21,7 @@ from yolo3.export.metadata import (
     DETECTION_OUTPUTS,
     EXPORT_MAX_PER_CLASS,
     KEY,
-    LETTERBOX,
     RAW,
-    RESIZE,
     ExportInfo,
 )
 from yolo3.files import atomic_output
@@ -45,8 +43,7 @@ def export_info(loaded, input_hw: tuple[int, int], nms: NmsSettings, graph: str,
              "class_agnostic": nms.class_agnostic},
         source=source, cfg=config.text,
         graph_max_per_class=max(nms.max_per_class, EXPORT_MAX_PER_CLASS),
-        letterbox=LETTERBOX if config.letter_box else RESIZE, letter_box=config.letter_box,
-        new_coords=config.new_coords)
+        letter_box=config.letter_box, new_coords=config.new_coords)
 
 
 def export_onnx(loaded, output: Path, input_hw: tuple[int, int], nms: NmsSettings,

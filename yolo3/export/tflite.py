@@ -19,7 +19,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from yolo3.defaults import NmsSettings
-from yolo3.errors import YoloError
+from yolo3.errors import YoloError, first_line
 from yolo3.export.metadata import (
     DETECTION,
     DETECTION_OUTPUTS,
@@ -100,8 +100,7 @@ def _run(convert) -> bytes:
             absl_logging.set_verbosity(absl_logging.ERROR)
             return bytes(convert())
     except Exception as error:  # the converter raises its own ConverterError
-        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error)
-        raise YoloError(f"the TFLite converter failed: {first}") from None
+        raise YoloError(f"the TFLite converter failed: {first_line(error)}") from None
     finally:
         absl_logging.set_verbosity(level)
 

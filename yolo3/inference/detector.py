@@ -15,7 +15,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from yolo3.boxes import class_probabilities, decode_head_parts
+from yolo3.boxes import decode_head_parts, probabilities
 from yolo3.darknet import DarknetConfig, standard_config, with_classes
 from yolo3.data.classfiles import MODEL_DATA, read_anchors, read_class_names
 from yolo3.defaults import DEFAULT_INPUT_SIZE, NmsSettings
@@ -158,7 +158,7 @@ class Detector(DetectorBase):
             rows = tf.where(tf.reduce_any(objectness[..., 0] > score, axis=0))[:, 0]
             boxes, objectness, class_outputs = (tf.gather(t, rows, axis=1) for t in (
                 boxes, objectness, class_outputs))
-        scores = objectness * class_probabilities(class_outputs, self.config.new_coords)
+        scores = objectness * probabilities(class_outputs, self.config.new_coords)
         boxes = undo_letterbox(boxes, letterboxes)
         return self._suppress(boxes, scores, replace(self.nms, score=score, iou=iou))
 

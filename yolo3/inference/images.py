@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont, ImageOps, UnidentifiedImageError
 
-from yolo3.errors import YoloError
+from yolo3.errors import YoloError, first_line
 
 LETTERBOX_FILL = (128, 128, 128)
 EXIF_ORIENTATION = 0x0112
@@ -79,17 +79,13 @@ def _opened(path, where: str | None = None) -> Iterator[Image.Image]:
                         "(--max_pixels)") from None
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as error:
         raise YoloError(f"{path}: not a readable image "
-                        f"({_first_line(error).replace(repr(source), 'data')})") from None
+                        f"({first_line(error).replace(repr(source), 'data')})") from None
     with image:
         width, height = image.size
         if width * height > _max_pixels:
             raise YoloError(f"{path}: {width}×{height} is larger than the limit of "
                             f"{_max_pixels:,} pixels (--max_pixels)")
         yield image
-
-
-def _first_line(error: Exception) -> str:
-    return str(error).splitlines()[0] if str(error) else type(error).__name__
 
 
 def image_size(path: str | Path) -> tuple[int, int]:
@@ -106,7 +102,7 @@ def verify_image(path: str | Path) -> tuple[int, int]:
         try:
             image.verify()
         except (OSError, ValueError, SyntaxError) as error:
-            raise YoloError(f"{path}: not a readable image ({_first_line(error)})") from None
+            raise YoloError(f"{path}: not a readable image ({first_line(error)})") from None
         return image.size
 
 
@@ -131,7 +127,7 @@ def _decoded(path, where: str | None) -> Image.Image:
             image.load()
             return to_rgb(image)
         except (OSError, ValueError, SyntaxError) as error:
-            raise YoloError(f"{path}: not a readable image ({_first_line(error)})") from None
+            raise YoloError(f"{path}: not a readable image ({first_line(error)})") from None
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from yolo3.defaults import NmsSettings
-from yolo3.errors import YoloError
+from yolo3.errors import YoloError, first_line
 from yolo3.export.metadata import DETECTION_OUTPUTS, KEY, ExportInfo
 from yolo3.inference.base import DetectorBase
 
@@ -37,8 +37,7 @@ def open_session(path: Path, spinning: bool = True):
         return onnxruntime.InferenceSession(str(path), options,
                                             providers=["CPUExecutionProvider"])
     except Exception as error:  # onnxruntime raises its own Fail/InvalidGraph types
-        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error)
-        raise YoloError(f"{path} is not a readable ONNX model ({first})") from None
+        raise YoloError(f"{path} is not a readable ONNX model ({first_line(error)})") from None
 
 
 class OnnxDetector(DetectorBase):

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from yolo3.defaults import NmsSettings
-from yolo3.errors import YoloError
+from yolo3.errors import YoloError, first_line
 from yolo3.export.metadata import DETECTION_INPUTS, DETECTION_OUTPUTS, ExportInfo
 from yolo3.inference.base import DetectorBase
 
@@ -32,8 +32,7 @@ def open_interpreter(path: Path, threads: int | None = None):
     try:
         interpreter = Interpreter(model_path=str(path), num_threads=threads or os.cpu_count())
     except (ValueError, RuntimeError) as error:
-        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error)
-        raise YoloError(f"{path} is not a readable TFLite model ({first})") from None
+        raise YoloError(f"{path} is not a readable TFLite model ({first_line(error)})") from None
     return interpreter
 
 

@@ -16,7 +16,7 @@ from yolo3.darknet import (
     weights_bytes,
 )
 from yolo3.data.classfiles import COCO_CLASSES, read_class_names
-from yolo3.errors import YoloError
+from yolo3.errors import YoloError, first_line
 from yolo3.files import (
     atomic_output,
     check_writable,
@@ -102,7 +102,7 @@ def _plot(model, path: Path) -> None:
         with atomic_output(path) as tmp:
             keras.utils.plot_model(model, to_file=str(tmp), show_shapes=True)
     except (ImportError, OSError) as error:
-        print(f"note: model plot skipped ({str(error).splitlines()[0]}); install pydot and "
+        print(f"note: model plot skipped ({first_line(error)}); install pydot and "
               "graphviz to draw it", file=sys.stderr)
         return
     print(f"Plotted the model to {path}.")

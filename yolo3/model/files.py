@@ -28,7 +28,7 @@ import keras
 import numpy as np
 
 from yolo3.darknet import DarknetConfig, DarknetHeader, auto_name_counter, parse_cfg
-from yolo3.errors import WeightsError, YoloError
+from yolo3.errors import WeightsError, YoloError, first_line
 from yolo3.files import atomic_output
 from yolo3.model.build import build_model
 
@@ -208,7 +208,7 @@ def load_model(path: str | Path, config: DarknetConfig | None = None
                 raise ValueError(str(partial[0].message).split(".")[0])
         except (ValueError, KeyError, OSError) as error:
             raise WeightsError(f"{path}: the weights do not fit {config.source} "
-                               f"({str(error).splitlines()[0]})") from None
+                               f"({first_line(error)})") from None
     return model, metadata
 
 

@@ -114,7 +114,7 @@ def prepare_data(settings: TrainSettings) -> Prepared:
     config = model_config(settings.size, len(class_names), anchors,
                           RECIPES[settings.recipe].scale_x_y)
     settings.log(f"{len(train_set)} training and {len(val_set)} validation images, "
-                 f"{len(class_names)} classes, {STANDARD_CFGS[settings.size][:-4]} at "
+                 f"{len(class_names)} classes, {Path(STANDARD_CFGS[settings.size]).stem} at "
                  f"{settings.input_size}.")
     return Prepared(train_set, val_set, class_names, anchors, config,
                     (settings.input_size, settings.input_size))
