@@ -24,6 +24,7 @@ from helpers import SAMPLE, assert_one_line_error, run_script, tree_bytes, user_
     ("--num_clusters", "5", "invalid choice"),
     ("--gpu_num", "-2", "--gpu_num"),
     ("--recipe", "yolov9", "invalid choice"),
+    ("--model_size", "v4-csp", "invalid choice"),
     ("--map_every", "-1", "--map_every"),
 ])
 def test_training_flags(tmp_path, flag, value, message):

@@ -8,7 +8,14 @@ import keras
 import pytest
 
 import convert
-from helpers import CFG, REPO, random_conv_weights, run_script, write_random_weights
+from helpers import (
+    CFG,
+    REPO,
+    assert_one_line_error,
+    random_conv_weights,
+    run_script,
+    write_random_weights,
+)
 from yolo3.cli import run
 from yolo3.darknet import DarknetHeader, load_cfg, with_classes
 from yolo3.model.files import read_metadata
@@ -208,6 +215,19 @@ def test_bad_input_through_the_real_process(tmp_path, tiny_weights):
     assert result.returncode == 1
     assert result.stderr.startswith("convert.py: error: ") and "Traceback" not in result.stderr
     assert len(result.stderr.splitlines()) == 1
+    assert not (tmp_path / "out.h5").exists()
+
+
+def test_a_cfg_option_not_built_through_the_real_process(tmp_path, tiny_weights):
+    """A cfg from AlexeyAB's repository using an option the model would lack: one line
+    naming the option and its line, no output."""
+    cfg = tmp_path / "custom.cfg"
+    text = (CFG / "yolov3-tiny.cfg").read_text()
+    cfg.write_text(text.replace("[maxpool]\n", "[maxpool]\nmaxpool_depth=1\n", 1))
+    line = cfg.read_text()[:cfg.read_text().index("maxpool_depth")].count("\n") + 1
+    result = run_script("convert.py", str(cfg), str(tiny_weights), str(tmp_path / "out.h5"))
+    assert_one_line_error(result, f"custom.cfg: line {line}: ",
+                          "option maxpool_depth=1 is not supported", code=1)
     assert not (tmp_path / "out.h5").exists()
 
 
