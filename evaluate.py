@@ -82,8 +82,8 @@ def main(argv=None) -> int:
     apply_max_pixels(args)
     from dataclasses import replace
 
+    from yolo3.classfiles import read_class_names
     from yolo3.data.annotations import Annotation, check_boxes, read_lines
-    from yolo3.data.classfiles import read_class_names
     from yolo3.files import check_writable, refuse_overwriting_inputs
 
     inputs = [args.annot_file, args.classes_path, args.model_path, args.detections,

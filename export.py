@@ -93,8 +93,8 @@ def calibration_batches(path: Path, limit: int, input_size) -> list[tuple]:
 
     from yolo3.data.annotations import read_lines
     from yolo3.defaults import DEFAULT_INPUT_SIZE
+    from yolo3.images import load_image
     from yolo3.inference.base import letterbox_batch
-    from yolo3.inference.images import load_image
 
     lines = read_lines(path)
     if not lines:

@@ -46,9 +46,9 @@ def parse_args(argv):
 
 
 def main(argv=None) -> int:
+    from yolo3.classfiles import format_anchors
     from yolo3.data.anchors import box_shapes, cluster_anchors, plot_anchors
     from yolo3.data.annotations import check_boxes, read_lines
-    from yolo3.data.classfiles import format_anchors
     from yolo3.files import check_writable, refuse_overwriting_inputs, write_text_atomic
 
     args = parse_args(argv)

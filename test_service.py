@@ -78,7 +78,7 @@ def score(url: str, data: bytes, key: str | None, timeout: float, query: str = "
 def main(argv=None) -> int:
     args = parse_args(argv)
     from yolo3.files import atomic_output, check_writable, refuse_overwriting_inputs
-    from yolo3.inference.images import draw_detections, load_image
+    from yolo3.images import draw_detections, load_image
 
     refuse_overwriting_inputs([args.output], [args.image])
     image = load_image(args.image)  # a readable image before anything is sent

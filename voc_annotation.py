@@ -41,8 +41,8 @@ def parse_args(argv):
 
 
 def main(argv=None) -> int:
+    from yolo3.classfiles import read_class_names
     from yolo3.data.annotations import write_lines
-    from yolo3.data.classfiles import read_class_names
     from yolo3.data.coco import convert_coco
     from yolo3.data.voc import convert_export
     from yolo3.errors import YoloError

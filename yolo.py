@@ -78,7 +78,7 @@ class YOLO:
 
     def detect_image(self, image):
         """The image with its detections drawn, as keras-yolo3 returned it."""
-        from yolo3.inference.images import draw_detections, to_rgb
+        from yolo3.images import draw_detections, to_rgb
 
         image = to_rgb(image)
         return draw_detections(image, self.detect(image), len(self.class_names))

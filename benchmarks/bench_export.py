@@ -49,9 +49,9 @@ from yolo3.defaults import NmsSettings  # noqa: E402
 from yolo3.download import fetch  # noqa: E402
 from yolo3.export.onnx import export_onnx  # noqa: E402
 from yolo3.export.tflite import export_tflite  # noqa: E402
+from yolo3.images import letterbox  # noqa: E402
 from yolo3.inference.base import letterbox_batch  # noqa: E402
 from yolo3.inference.detector import Detector, open_model  # noqa: E402
-from yolo3.inference.images import letterbox  # noqa: E402
 from yolo3.inference.onnx_detector import OnnxDetector  # noqa: E402
 from yolo3.inference.openvino_detector import OpenVinoDetector  # noqa: E402
 from yolo3.inference.tflite_detector import TfliteDetector  # noqa: E402

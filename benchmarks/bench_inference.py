@@ -40,8 +40,8 @@ from PIL import Image  # noqa: E402
 from helpers import SAMPLE, opencv_head_names, write_random_weights  # noqa: E402
 from yolo3.darknet import load_cfg  # noqa: E402
 from yolo3.download import fetch  # noqa: E402
+from yolo3.images import letterbox  # noqa: E402
 from yolo3.inference.detector import Detector, open_model  # noqa: E402
-from yolo3.inference.images import letterbox  # noqa: E402
 from yolo3.model.convert import darknet_to_keras  # noqa: E402
 
 WARMUP = 5

@@ -78,7 +78,7 @@ def served(url: str, body: bytes, requests: int) -> tuple[float, list[float], in
 
 
 def in_process(detector, body: bytes, requests: int) -> float:
-    from yolo3.inference.images import decode_image
+    from yolo3.images import decode_image
 
     def one(_):
         return detector.detect(decode_image(body))

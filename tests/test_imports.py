@@ -3,9 +3,11 @@ importing the package's modules has no side effects on the process."""
 
 from __future__ import annotations
 
+import ast
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -61,3 +63,64 @@ def test_importing_the_package_changes_nothing(tmp_path):
     result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True,
                             text=True, timeout=120, env=user_env())
     assert result.stdout.split() == ["True", "False"], result.stderr
+
+
+# The sub-packages lowest first: each may import the package's core (its top-level
+# modules) and the sub-packages before it, never a later one. Deferred imports inside
+# functions count too: a knot hidden in a function is still a knot.
+LAYERS = ("darknet", "model", "data", "inference", "export", "evaluation", "training",
+          "serving", "azure")
+ROOT_SCRIPTS = tuple(sorted(p.stem for p in REPO.glob("*.py")))
+
+
+def upward_imports(package: Path) -> list[str]:
+    """Every import in ``package`` that goes against LAYERS, or from the core into a
+    sub-package, or to one of the repository's root scripts: 'module -> imported' each."""
+    rank = {name: i for i, name in enumerate(LAYERS)}
+    found = []
+    for path in sorted(package.rglob("*.py")):
+        parts = path.relative_to(package.parent).with_suffix("").parts
+        module = ".".join(parts)
+        layer = parts[1] if len(parts) > 2 else None  # None: the core
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                targets = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                # "from yolo3 import data" imports a sub-package by its alias' name
+                targets = ([f"{node.module}.{alias.name}" for alias in node.names]
+                           if node.module == package.name else [node.module])
+            else:
+                continue
+            for target in targets:
+                pieces = target.split(".")
+                if pieces[0] in ROOT_SCRIPTS:
+                    found.append(f"{module} -> {target} (a root script)")
+                if pieces[0] != package.name or len(pieces) < 2 or pieces[1] not in rank:
+                    continue
+                if pieces[1] == layer:
+                    continue
+                if layer is None or rank[pieces[1]] > rank[layer]:
+                    found.append(f"{module} -> {target}")
+    return found
+
+
+def test_sub_packages_import_only_downward():
+    assert upward_imports(REPO / "yolo3") == []
+    assert {p.name for p in (REPO / "yolo3").iterdir() if (p / "__init__.py").is_file()} \
+        == set(LAYERS)
+
+
+def test_the_layer_walk_finds_upward_imports(tmp_path):
+    package = tmp_path / "yolo3"
+    for layer in ("data", "inference"):
+        (package / layer).mkdir(parents=True)
+        (package / layer / "__init__.py").write_text("")
+    (package / "images.py").write_text("def f():\n    from yolo3.data import pipeline\n")
+    (package / "data" / "x.py").write_text("from yolo3.inference.images import letterbox\n")
+    (package / "inference" / "y.py").write_text("import yolo3.data.x\nfrom yolo3 import images\n")
+    (package / "data" / "z.py").write_text("from yolo3 import inference\n")
+    (package / "boxes.py").write_text("import yolo\n")
+    assert upward_imports(package) == ["yolo3.boxes -> yolo (a root script)",
+                                       "yolo3.data.x -> yolo3.inference.images",
+                                       "yolo3.data.z -> yolo3.inference",
+                                       "yolo3.images -> yolo3.data"]

@@ -6,7 +6,7 @@ import numpy as np
 from PIL import Image
 
 from helpers import run_script
-from yolo3.data.classfiles import read_anchors
+from yolo3.classfiles import read_anchors
 
 
 def make_list(tmp_path, n=60):

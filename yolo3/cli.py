@@ -105,7 +105,7 @@ def run(main: Callable[[Sequence[str] | None], int | None], argv: Sequence[str] 
 
 def add_max_pixels(parser: argparse.ArgumentParser) -> None:
     """--max_pixels: the image-size limit of every tool that reads images."""
-    from yolo3.inference.images import DEFAULT_MAX_PIXELS
+    from yolo3.images import DEFAULT_MAX_PIXELS
 
     parser.add_argument("--max_pixels", "--max-pixels", dest="max_pixels", type=positive_int,
                         default=DEFAULT_MAX_PIXELS,
@@ -114,7 +114,7 @@ def add_max_pixels(parser: argparse.ArgumentParser) -> None:
 
 
 def apply_max_pixels(args: argparse.Namespace) -> None:
-    from yolo3.inference.images import set_max_pixels
+    from yolo3.images import set_max_pixels
 
     set_max_pixels(args.max_pixels)
 

@@ -16,10 +16,10 @@ from helpers import (
     relative_error,
 )
 from yolo3.defaults import NmsSettings
-from yolo3.export.metadata import DETECTION, KEY, RAW, ExportInfo
 from yolo3.export.onnx import export_onnx
+from yolo3.export_contract import DETECTION, KEY, RAW, ExportInfo
+from yolo3.images import letterbox
 from yolo3.inference.detector import Detector, open_model
-from yolo3.inference.images import letterbox
 from yolo3.inference.onnx_detector import OnnxDetector
 
 

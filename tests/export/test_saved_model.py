@@ -13,8 +13,8 @@ from PIL import Image
 from yolo3.defaults import NmsSettings
 from yolo3.errors import YoloError
 from yolo3.export.saved_model import _letterbox, export_saved_model
+from yolo3.images import letterbox
 from yolo3.inference.detector import open_model
-from yolo3.inference.images import letterbox
 
 
 def png_bytes(width, height, seed=0):

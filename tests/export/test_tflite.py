@@ -18,8 +18,8 @@ from helpers import (
     assert_same_detections,
     run_script,
 )
-from yolo3.export.metadata import DETECTION, ExportInfo
-from yolo3.export.tflite import finish, operator_kinds, read_metadata
+from yolo3.export.tflite import finish, operator_kinds
+from yolo3.export_contract import DETECTION, ExportInfo, read_tflite_metadata
 from yolo3.inference.detector import open_model
 from yolo3.inference.tflite_detector import TfliteDetector
 
@@ -37,15 +37,15 @@ def test_builtin_operators_only(tiny_tflite):
 
 
 def test_the_file_carries_its_metadata(tiny_model, tiny_tflite):
-    info = ExportInfo.from_json(read_metadata(tiny_tflite.read_bytes()), "tflite")
+    info = ExportInfo.from_json(read_tflite_metadata(tiny_tflite.read_bytes()), "tflite")
     loaded = open_model(tiny_model)
     assert info.graph == DETECTION and info.input_size == (416, 416)
     assert info.class_names == loaded.class_names
     assert info.anchors == loaded.config.anchors.tolist()
     assert info.cfg == loaded.config.text and info.source == tiny_model.name
     rewritten = finish(tiny_tflite.read_bytes(), b'{"changed": 1}')  # one entry, replaced
-    assert json.loads(read_metadata(rewritten)) == {"changed": 1}
-    assert read_metadata(rewritten, "other") is None
+    assert json.loads(read_tflite_metadata(rewritten)) == {"changed": 1}
+    assert read_tflite_metadata(rewritten, "other") is None
 
 
 def test_export_py_writes_tflite_and_fp16(tmp_path, tiny_model, tiny_tflite):
@@ -63,7 +63,7 @@ def test_export_py_writes_tflite_and_fp16(tmp_path, tiny_model, tiny_tflite):
     graph = model.Subgraphs(0)
     types = {graph.Tensors(i).Type() for i in range(graph.TensorsLength())}
     assert schema.TensorType.FLOAT16 in types
-    info = ExportInfo.from_json(read_metadata(half.read_bytes()), str(half))
+    info = ExportInfo.from_json(read_tflite_metadata(half.read_bytes()), str(half))
     assert info.extra["quantization"] == {"kind": "fp16"}
     image = Image.open(SAMPLE)
     assert_same_detections(TfliteDetector(half).detect(image),
@@ -89,7 +89,7 @@ def test_int8_keeps_the_detections(tmp_path, tiny_model, tiny_tflite, calibratio
                for i, kind in enumerate(kinds) if kind == "CONV_2D"]
     assert sorted(kernels).count(schema.TensorType.INT8) == 11
     assert kernels.count(schema.TensorType.FLOAT32) == 2  # yolov3-tiny's heads
-    info = ExportInfo.from_json(read_metadata(int8.read_bytes()), str(int8))
+    info = ExportInfo.from_json(read_tflite_metadata(int8.read_bytes()), str(int8))
     assert info.extra["quantization"] == {"kind": "int8", "images": 6,
                                           "calibration": str(calibration)}
     image = Image.open(SAMPLE)

@@ -9,11 +9,11 @@ import pytest
 from PIL import Image
 
 from helpers import CFG, SAMPLE, box_iou, opencv_outputs, random_conv_weights, reference_detections
+from yolo3.classfiles import MODEL_DATA
 from yolo3.darknet import load_cfg, with_classes
-from yolo3.data.classfiles import MODEL_DATA
 from yolo3.errors import YoloError
+from yolo3.images import letterbox
 from yolo3.inference.detector import Detector, open_model
-from yolo3.inference.images import letterbox
 from yolo3.model.build import build_model, set_darknet_weights
 from yolo3.model.files import ModelMetadata, save_model
 

@@ -11,7 +11,8 @@ from PIL import Image
 from helpers import SAMPLE
 from yolo3.defaults import NmsSettings
 from yolo3.errors import YoloError
-from yolo3.export.saved_model import METADATA_FILE, export_saved_model
+from yolo3.export.saved_model import export_saved_model
+from yolo3.export_contract import SAVED_MODEL_METADATA
 from yolo3.inference.detector import Detector, open_model
 from yolo3.inference.runtime import open_detector
 from yolo3.inference.saved_model_detector import SavedModelDetector, is_saved_model
@@ -44,6 +45,6 @@ def test_what_the_export_cannot_do_is_refused(exported, tmp_path):
         SavedModelDetector(exported, nms=NmsSettings(class_agnostic=True))
     copy = tmp_path / "copy"
     shutil.copytree(exported, copy)
-    (copy / METADATA_FILE).unlink()
+    (copy / SAVED_MODEL_METADATA).unlink()
     with pytest.raises(YoloError, match="carries no yolo3 metadata"):
         SavedModelDetector(copy)

@@ -321,8 +321,8 @@ def test_a_model_trained_with_scale_x_y_decodes_alike_everywhere(tmp_path, shape
 
     from helpers import run_script
     from yolo3.boxes import decode_head
+    from yolo3.images import letterbox
     from yolo3.inference.detector import Detector, open_model
-    from yolo3.inference.images import letterbox
 
     out = tmp_path / "out"
     train(smoke_settings(shapes_export, out, input_size=64, evaluate=False))

@@ -124,7 +124,7 @@ def box_shapes(annotations, input_hw: tuple[int, int] | None) -> tuple[np.ndarra
     ``input_hw`` None keeps original-image pixels. Images whose size cannot be read, and
     boxes wholly outside their image, are left out; the second value says so.
     """
-    from yolo3.inference.images import image_size
+    from yolo3.images import image_size
 
     shapes, sizes, skipped = [], [], []
     outside = 0

@@ -17,7 +17,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from yolo3.inference.images import grey_canvas, letterbox, resize
+from yolo3.images import grey_canvas, letterbox, resize
 
 
 def _rand(rng: np.random.Generator, low: float = 0.0, high: float = 1.0) -> float:

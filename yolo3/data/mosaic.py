@@ -21,7 +21,7 @@ import cv2
 import numpy as np
 
 from yolo3.data.augment import distort_colour
-from yolo3.inference.images import LETTERBOX_FILL, Letterbox, grey_canvas, letterbox, resize
+from yolo3.images import LETTERBOX_FILL, Letterbox, grey_canvas, letterbox, resize
 
 SCALE = 0.5  # zoom in [1 - SCALE, 1 + SCALE]
 TRANSLATE = 0.1  # shift up to this share of the input

@@ -5,7 +5,7 @@ tuple of one array per head (B, grid_h, grid_w, anchors, 5 + classes) — see
 yolo3.data.targets — followed by the image's boxes (B, max_boxes, 4) as normalised
 [x, y, w, h] for the loss's ignore mask.
 
-Reading (yolo3.inference.images.load_image: any mode, EXIF), augmentation
+Reading (yolo3.images.load_image: any mode, EXIF), augmentation
 (yolo3.data.augment for keras-yolo3's recipe, yolo3.data.mosaic for the modern one;
 OpenCV, which releases the GIL) and target building run in parallel map calls, and
 batches are prefetched so the model does not wait for data.
@@ -23,7 +23,7 @@ from yolo3.data import augment, mosaic
 from yolo3.data.annotations import Annotation
 from yolo3.data.targets import BEST_ANCHOR, Assignment, build_targets, head_grids, padded_boxes
 from yolo3.errors import YoloError
-from yolo3.inference.images import load_image
+from yolo3.images import load_image
 
 MAX_BOXES = 20
 _WARNED: set[str] = set()

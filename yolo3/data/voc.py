@@ -29,7 +29,7 @@ from yolo3.data.annotations import Annotation
 from yolo3.data.conversion import Report, convert_box
 from yolo3.errors import YoloError
 from yolo3.files import read_text
-from yolo3.inference.images import IMAGE_SUFFIXES, image_size
+from yolo3.images import IMAGE_SUFFIXES, image_size
 
 SET_FLAGS = {"1", "-1", "0"}
 

@@ -2,9 +2,9 @@
 converted by tf2onnx) or, with ``raw``, only the network's head outputs.
 
 Detection graph inputs: ``images`` uint8 (B, h, w, 3) letterboxed as inference does,
-``letterboxes`` float32 (B, 6) (yolo3.inference.images.Letterbox.PACKED), and the
+``letterboxes`` float32 (B, 6) (yolo3.images.Letterbox.PACKED), and the
 ``score_threshold`` / ``iou_threshold`` scalars; outputs ``boxes``, ``scores``,
-``classes``, ``counts`` (see yolo3.export.metadata). NMS keeps up to ``max_per_class``
+``classes``, ``counts`` (see yolo3.export_contract). NMS keeps up to ``max_per_class``
 boxes per class; runtimes keep fewer by cutting each class's list (greedy NMS keeps the
 same first boxes). Raw graph: ``input`` float32 RGB in [0, 1] → one output per head,
 named after its convolution.
@@ -16,7 +16,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from yolo3.defaults import NmsSettings
-from yolo3.export.metadata import (
+from yolo3.export_contract import (
     DETECTION,
     DETECTION_OUTPUTS,
     EXPORT_MAX_PER_CLASS,

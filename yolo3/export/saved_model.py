@@ -8,7 +8,7 @@ Two signatures, both the TensorFlow detector's own graph:
 - ``detect``: the ONNX export's inputs (letterboxed uint8 images, their letterbox rows,
   score and IoU thresholds), for clients that letterbox as inference does.
 Outputs of both: ``boxes`` (B, K, 4) in original-image pixels, ``scores``, ``classes``,
-``counts``. The metadata (yolo3.export.metadata) is ``assets.extra/yolo3.json``.
+``counts``. The metadata (yolo3.export_contract) is its ``assets.extra/yolo3.json``.
 """
 
 from __future__ import annotations
@@ -20,10 +20,8 @@ from pathlib import Path
 
 from yolo3.defaults import NmsSettings
 from yolo3.errors import YoloError
-from yolo3.export.metadata import DETECTION, DETECTION_OUTPUTS, KEY
-from yolo3.inference.images import LETTERBOX_FILL
-
-METADATA_FILE = Path("assets.extra") / f"{KEY}.json"
+from yolo3.export_contract import DETECTION, DETECTION_OUTPUTS, SAVED_MODEL_METADATA
+from yolo3.images import LETTERBOX_FILL
 
 
 def export_saved_model(loaded, output: Path, input_hw: tuple[int, int], nms: NmsSettings,
@@ -68,8 +66,8 @@ def export_saved_model(loaded, output: Path, input_hw: tuple[int, int], nms: Nms
         tf.saved_model.save(module, str(tmp), signatures={
             "serving_default": serve.get_concrete_function(),
             "detect": detect.get_concrete_function()})
-        (tmp / METADATA_FILE).parent.mkdir(parents=True, exist_ok=True)
-        (tmp / METADATA_FILE).write_text(info.to_json())
+        (tmp / SAVED_MODEL_METADATA).parent.mkdir(parents=True, exist_ok=True)
+        (tmp / SAVED_MODEL_METADATA).write_text(info.to_json())
         os.rename(tmp, output)
     except OSError as error:
         raise YoloError(f"cannot write {output}: {error.strerror or error}") from None
@@ -80,7 +78,7 @@ def export_saved_model(loaded, output: Path, input_hw: tuple[int, int], nms: Nms
 
 def _letterbox(data, input_hw: tuple[int, int], keep_aspect: bool = True):
     """Encoded image → (uint8 canvas (h, w, 3), letterbox row (6,)): the geometry of
-    yolo3.inference.images.Letterbox, computed the same way (``keep_aspect`` False:
+    yolo3.images.Letterbox, computed the same way (``keep_aspect`` False:
     resized over the whole canvas)."""
     import tensorflow as tf
 

@@ -8,7 +8,7 @@ one image, with its NMS built from TFLite builtins
 ``serving_default``: the ONNX export's inputs (``images`` uint8 (1, h, w, 3) letterboxed
 as inference does, ``letterboxes`` float32 (1, 6), ``score_threshold``,
 ``iou_threshold``) and outputs (``boxes`` (1, K, 4) in original-image pixels, ``scores``,
-``classes``, ``counts``). The metadata (yolo3.export.metadata) is the model's ``yolo3``
+``classes``, ``counts``). The metadata (yolo3.export_contract) is the model's ``yolo3``
 metadata entry. ``float16``: weights stored in float16 (half the file; CPU kernels
 compute in float32).
 """
@@ -20,12 +20,13 @@ from pathlib import Path
 
 from yolo3.defaults import NmsSettings
 from yolo3.errors import YoloError, first_line
-from yolo3.export.metadata import (
+from yolo3.export_contract import (
     DETECTION,
     DETECTION_OUTPUTS,
     EXPORT_MAX_PER_CLASS,
     KEY,
     ExportInfo,
+    flatbuffer_text,
 )
 from yolo3.files import atomic_output
 
@@ -202,7 +203,7 @@ def finish(flatbuffer: bytes, text: bytes, output_names=(), key: str = KEY) -> b
 
     model = flatbuffer_utils.read_model_from_bytearray(bytearray(flatbuffer))
     for signature in model.signatureDefs or []:
-        by_index = {_name(o.name): o for o in signature.outputs}
+        by_index = {flatbuffer_text(o.name): o for o in signature.outputs}
         for i, name in enumerate(output_names):
             by_index[f"output_{i}"].name = name
     buffer = schema.BufferT()
@@ -210,23 +211,5 @@ def finish(flatbuffer: bytes, text: bytes, output_names=(), key: str = KEY) -> b
     model.buffers.append(buffer)
     entry = schema.MetadataT()
     entry.name, entry.buffer = key, len(model.buffers) - 1
-    model.metadata = [m for m in (model.metadata or []) if _name(m.name) != key] + [entry]
+    model.metadata = [m for m in (model.metadata or []) if flatbuffer_text(m.name) != key] + [entry]
     return bytes(flatbuffer_utils.convert_object_to_bytearray(model))
-
-
-def read_metadata(flatbuffer: bytes, key: str = KEY) -> str | None:
-    """The metadata entry ``key`` of a TFLite flatbuffer, or None. TensorFlow-free."""
-    from ai_edge_litert import schema_py_generated as schema
-
-    model = schema.Model.GetRootAs(flatbuffer, 0)
-    for i in range(model.MetadataLength()):
-        entry = model.Metadata(i)
-        if _name(entry.Name()) == key:
-            data = model.Buffers(entry.Buffer()).DataAsNumpy()
-            empty = isinstance(data, int)  # flatbuffers' answer for an absent vector
-            return "" if empty else bytes(data).decode("utf-8", errors="replace")
-    return None
-
-
-def _name(value) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)

@@ -15,8 +15,8 @@ from PIL import Image
 
 from yolo3.defaults import NmsSettings
 from yolo3.errors import YoloError
-from yolo3.export.metadata import DETECTION, DETECTION_INPUTS
-from yolo3.inference.images import letterbox, to_rgb
+from yolo3.export_contract import DETECTION, DETECTION_INPUTS
+from yolo3.images import letterbox, to_rgb
 
 
 def letterbox_batch(images: list[Image.Image | np.ndarray], input_hw: tuple[int, int],
@@ -57,7 +57,7 @@ class DetectorBase:
 
     def init_from_export(self, info, where: str, input_size, nms: NmsSettings | None) -> None:
         """Classes, anchors, input size and NMS settings from an exported model's metadata
-        (yolo3.export.metadata.ExportInfo.from_file), checked against what its graph can
+        (yolo3.export_contract.ExportInfo.from_file), checked against what its graph can
         do."""
         if info.graph != DETECTION:
             raise YoloError(f"{where} holds only the raw head outputs (export.py --raw): "
@@ -137,7 +137,7 @@ class DetectorBase:
         Yields (path, image, detections) for each readable file and (path, None, reason)
         for the others, so one broken file never stops the rest.
         """
-        from yolo3.inference.images import load_image
+        from yolo3.images import load_image
 
         for start in range(0, len(paths), batch_size):
             chunk = paths[start:start + batch_size]

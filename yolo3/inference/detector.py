@@ -16,13 +16,13 @@ import numpy as np
 import tensorflow as tf
 
 from yolo3.boxes import decode_head_parts, probabilities
+from yolo3.classfiles import MODEL_DATA, read_anchors, read_class_names
 from yolo3.darknet import DarknetConfig, standard_config, with_classes
-from yolo3.data.classfiles import MODEL_DATA, read_anchors, read_class_names
 from yolo3.defaults import DEFAULT_INPUT_SIZE, NmsSettings
 from yolo3.errors import YoloError
-from yolo3.export.metadata import DETECTION_INPUTS
+from yolo3.export_contract import DETECTION_INPUTS
+from yolo3.images import Letterbox
 from yolo3.inference.base import DetectorBase, check_input_size
-from yolo3.inference.images import Letterbox
 from yolo3.inference.postprocess import (
     non_max_suppression,
     single_image_non_max_suppression,

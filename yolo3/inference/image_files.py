@@ -15,7 +15,7 @@ from yolo3.files import (
     refuse_overwriting_inputs,
     write_text_atomic,
 )
-from yolo3.inference.images import IMAGE_SUFFIXES, draw_detections, load_image
+from yolo3.images import IMAGE_SUFFIXES, draw_detections, load_image
 
 
 def expand_inputs(spec: str) -> list[Path]:

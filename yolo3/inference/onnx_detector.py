@@ -1,7 +1,7 @@
 """Detection with an ONNX file written by export.py, in ONNX Runtime, without TensorFlow.
 
 The file holds the whole detection graph (yolo3.export.onnx) and its metadata
-(yolo3.export.metadata): classes, input size and NMS defaults come from it (or, for a
+(yolo3.export_contract): classes, input size and NMS defaults come from it (or, for a
 detection graph that lost its metadata, from --classes_path). Letterboxing
 and the result dicts are the TensorFlow detector's own (yolo3.inference.base).
 """
@@ -14,7 +14,7 @@ import numpy as np
 
 from yolo3.defaults import NmsSettings
 from yolo3.errors import YoloError, first_line
-from yolo3.export.metadata import DETECTION_OUTPUTS, KEY, ExportInfo
+from yolo3.export_contract import DETECTION_OUTPUTS, KEY, ExportInfo
 from yolo3.inference.base import DetectorBase
 
 

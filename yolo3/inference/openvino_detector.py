@@ -14,7 +14,7 @@ import numpy as np
 
 from yolo3.defaults import NmsSettings
 from yolo3.errors import YoloError
-from yolo3.export.metadata import DETECTION_OUTPUTS, KEY, ExportInfo
+from yolo3.export_contract import DETECTION_OUTPUTS, KEY, ExportInfo
 from yolo3.inference.base import DetectorBase
 
 PRECISIONS = ("bf16", "f32")

@@ -11,7 +11,7 @@ import tensorflow as tf
 
 from yolo3.boxes import decode_head  # noqa: F401  (part of this module's interface)
 from yolo3.defaults import MAX_BOXES_PER_IMAGE, NmsSettings
-from yolo3.inference.images import Letterbox
+from yolo3.images import Letterbox
 
 
 def undo_letterbox(boxes: tf.Tensor, letterboxes: tf.Tensor) -> tf.Tensor:

@@ -9,7 +9,7 @@ import numpy as np
 
 from yolo3.defaults import NmsSettings
 from yolo3.errors import YoloError
-from yolo3.export.metadata import DETECTION_OUTPUTS, ExportInfo
+from yolo3.export_contract import DETECTION_OUTPUTS, SAVED_MODEL_METADATA, ExportInfo
 from yolo3.inference.base import DetectorBase
 
 
@@ -23,10 +23,9 @@ class SavedModelDetector(DetectorBase):
     def __init__(self, path: str | Path, input_size=None, nms: NmsSettings | None = None,
                  classes_path=None, anchors_path=None):
         from yolo3.cli import quiet_tensorflow
-        from yolo3.export.saved_model import METADATA_FILE
 
         path = Path(path)
-        metadata = path / METADATA_FILE
+        metadata = path / SAVED_MODEL_METADATA
         info = ExportInfo.from_file(metadata.read_text() if metadata.is_file() else None,
                                     str(path), classes_path, anchors_path)
         quiet_tensorflow()

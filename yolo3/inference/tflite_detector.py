@@ -15,7 +15,12 @@ import numpy as np
 
 from yolo3.defaults import NmsSettings
 from yolo3.errors import YoloError, first_line
-from yolo3.export.metadata import DETECTION_INPUTS, DETECTION_OUTPUTS, ExportInfo
+from yolo3.export_contract import (
+    DETECTION_INPUTS,
+    DETECTION_OUTPUTS,
+    ExportInfo,
+    read_tflite_metadata,
+)
 from yolo3.inference.base import DetectorBase
 
 
@@ -45,8 +50,6 @@ class TfliteDetector(DetectorBase):
 
     def __init__(self, path: str | Path, input_size=None, nms: NmsSettings | None = None,
                  threads: int | None = None, classes_path=None, anchors_path=None):
-        from yolo3.export.tflite import read_metadata
-
         path = Path(path)
         interpreter = open_interpreter(path, threads)
         signatures = interpreter.get_signature_list()
@@ -60,7 +63,7 @@ class TfliteDetector(DetectorBase):
         # is DETECTION_INPUTS / DETECTION_OUTPUTS
         inputs = _in_order(names["inputs"], DETECTION_INPUTS)
         info = ExportInfo.from_file(
-            read_metadata(path.read_bytes()), str(path), classes_path, anchors_path,
+            read_tflite_metadata(path.read_bytes()), str(path), classes_path, anchors_path,
             inputs={name: [int(v) for v in details[name]["shape"]] for name in inputs},
             outputs=_in_order(names["outputs"], DETECTION_OUTPUTS))
         self.init_from_export(info, str(path), input_size, nms)

@@ -18,7 +18,7 @@ from PIL import Image
 
 from yolo3.errors import YoloError
 from yolo3.files import atomic_output, refuse_overwriting_inputs
-from yolo3.inference.images import draw_detections
+from yolo3.images import draw_detections
 
 CODECS = {".mp4": "mp4v", ".m4v": "mp4v", ".mov": "mp4v", ".avi": "XVID", ".mkv": "XVID"}
 WINDOW = "result"

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
+from yolo3.classfiles import COCO_CLASSES, read_class_names
 from yolo3.darknet import (
     DarknetHeader,
     join_weights,
@@ -15,7 +16,6 @@ from yolo3.darknet import (
     read_weights,
     weights_bytes,
 )
-from yolo3.data.classfiles import COCO_CLASSES, read_class_names
 from yolo3.errors import YoloError, first_line
 from yolo3.files import (
     atomic_output,

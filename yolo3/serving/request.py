@@ -66,7 +66,7 @@ def parse_request(body: bytes, content_type: str, query: Mapping[str, str],
         raise BadRequest(f"unsupported Content-Type {kind or '(none)'!r}: send image/jpeg, "
                          "image/png, ... or application/json")
     nms = _settings(settings, defaults, max_per_class_ceiling)
-    from yolo3.inference.images import decode_image
+    from yolo3.images import decode_image
 
     try:
         image = decode_image(data, "the image")

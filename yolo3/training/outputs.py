@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from yolo3.classfiles import format_anchors
 from yolo3.data.annotations import write_lines
-from yolo3.data.classfiles import format_anchors
 from yolo3.errors import YoloError
 from yolo3.files import atomic_output, write_text_atomic
 from yolo3.training.settings import TrainSettings

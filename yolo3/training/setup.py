@@ -11,9 +11,9 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from yolo3.classfiles import format_anchors, read_anchors, read_class_names
 from yolo3.darknet import DarknetConfig, standard_config, with_classes
 from yolo3.data.annotations import Annotation, read_lines
-from yolo3.data.classfiles import format_anchors, read_anchors, read_class_names
 from yolo3.errors import YoloError
 from yolo3.training.settings import TrainSettings
 
@@ -41,7 +41,7 @@ def readable(annotations: list[Annotation], log=print) -> list[Annotation]:
     """The annotations whose image file opens and is within the pixel limit (a broken
     image would stop training mid-epoch); YoloError for boxes wholly outside their image,
     which say the list was made for other images."""
-    from yolo3.inference.images import verify_image
+    from yolo3.images import verify_image
 
     kept, broken, outside = [], [], []
     for annotation in annotations:

@@ -1,4 +1,4 @@
-"""yolo3.export.metadata: the JSON round trip, and files that are not ours or are damaged."""
+"""yolo3.export_contract: the JSON round trip, and files that are not ours or are damaged."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import json
 import pytest
 
 from yolo3.errors import YoloError
-from yolo3.export.metadata import DETECTION, FORMAT_VERSION, OUTPUTS, RAW, ExportInfo
+from yolo3.export_contract import DETECTION, FORMAT_VERSION, OUTPUTS, RAW, ExportInfo
 
 
 def info(graph=DETECTION):
@@ -45,7 +45,7 @@ def test_a_detection_graph_without_metadata_takes_the_files_given(tmp_path):
     """As export.py writes every detection graph: up to EXPORT_MAX_PER_CLASS boxes per
     class, so evaluation (100 per class) runs a stripped file too; the input size comes
     from the graph's images input."""
-    from yolo3.export.metadata import DETECTION_INPUTS, DETECTION_OUTPUTS, EXPORT_MAX_PER_CLASS
+    from yolo3.export_contract import DETECTION_INPUTS, DETECTION_OUTPUTS, EXPORT_MAX_PER_CLASS
 
     classes = tmp_path / "classes.txt"
     classes.write_text("a\nb\n")

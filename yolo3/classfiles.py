@@ -14,7 +14,7 @@ import numpy as np
 from yolo3.errors import YoloError
 from yolo3.files import read_text
 
-MODEL_DATA = Path(__file__).resolve().parents[2] / "model_data"
+MODEL_DATA = Path(__file__).resolve().parents[1] / "model_data"
 COCO_CLASSES = MODEL_DATA / "coco_classes.txt"
 
 

@@ -1,4 +1,4 @@
-"""yolo3.inference.images: every kind of image becomes upright RGB; letterbox geometry; drawing."""
+"""yolo3.images: every kind of image becomes upright RGB; letterbox geometry; drawing."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import pytest
 from PIL import Image
 
 from yolo3.errors import YoloError
-from yolo3.inference.images import (
+from yolo3.images import (
     EXIF_ORIENTATION,
     Letterbox,
     class_colors,
@@ -120,7 +120,7 @@ def test_rgb_images_pass_through_unchanged():
 
 
 def test_pixel_limit(tmp_path):
-    from yolo3.inference.images import DEFAULT_MAX_PIXELS, image_size, set_max_pixels, verify_image
+    from yolo3.images import DEFAULT_MAX_PIXELS, image_size, set_max_pixels, verify_image
 
     path = tmp_path / "small.png"
     Image.new("RGB", (40, 30)).save(path)
@@ -138,7 +138,7 @@ def test_pixel_limit(tmp_path):
 
 def test_decode_image_reads_bytes_like_files(tmp_path):
     from helpers import SAMPLE
-    from yolo3.inference.images import decode_image, set_max_pixels
+    from yolo3.images import decode_image, set_max_pixels
 
     assert decode_image(SAMPLE.read_bytes()).tobytes() == load_image(SAMPLE).tobytes()
     with pytest.raises(YoloError, match=r"^the upload: not a readable image \(cannot identify "
@@ -151,6 +151,6 @@ def test_decode_image_reads_bytes_like_files(tmp_path):
         with pytest.raises(YoloError, match="larger than the limit of 1,000 pixels"):
             decode_image(SAMPLE.read_bytes())
     finally:
-        from yolo3.inference.images import DEFAULT_MAX_PIXELS
+        from yolo3.images import DEFAULT_MAX_PIXELS
 
         set_max_pixels(DEFAULT_MAX_PIXELS)

@@ -1,11 +1,11 @@
-"""yolo3.data.classfiles: class-name and anchor files, including the ones shipped in model_data/."""
+"""yolo3.classfiles: class-name and anchor files, including the ones shipped in model_data/."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from yolo3.data.classfiles import MODEL_DATA, format_anchors, read_anchors, read_class_names
+from yolo3.classfiles import MODEL_DATA, format_anchors, read_anchors, read_class_names
 from yolo3.errors import YoloError
 
 

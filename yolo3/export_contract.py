@@ -1,18 +1,23 @@
-"""What an exported model carries about itself, so that nothing else has to travel with
-it: classes, input size, the heads' anchors, masks and decode, how images are
-letterboxed, what the outputs hold, NMS defaults and where it came from. Stored as JSON
-under :data:`KEY` in the format's own metadata slot (ONNX ``metadata_props``).
-TensorFlow-free: the ONNX runtime path reads it.
+"""The contract of an exported model, between the exporters (yolo3.export) and the
+detectors that run their files (yolo3.inference): the detection graph's inputs and
+outputs, and what a file carries about itself so that nothing else has to travel with it
+(classes, input size, the heads' anchors, masks and decode, how images are letterboxed,
+what the outputs hold, NMS defaults and where it came from). Stored as JSON under
+:data:`KEY` in each format's own metadata slot: ONNX ``metadata_props``, a TFLite
+flatbuffer's metadata entry (:func:`read_tflite_metadata`), a SavedModel's
+:data:`SAVED_MODEL_METADATA` file. TensorFlow-free: the ONNX and LiteRT paths read it.
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 
 from yolo3.errors import YoloError
 
 KEY = "yolo3"
+SAVED_MODEL_METADATA = Path("assets.extra") / f"{KEY}.json"  # inside a SavedModel folder
 FORMAT_VERSION = 1
 DETECTION, RAW = "detection", "raw"
 DETECTION_INPUTS = ("images", "letterboxes", "score_threshold", "iou_threshold")
@@ -95,7 +100,7 @@ class ExportInfo:
         ``anchors_path`` as for keras-yolo3's files. ``inputs``: the graph's input names
         and shapes, ``outputs`` its output names. Files given beside a file that carries
         its own classes or anchors must agree with them."""
-        from yolo3.data.classfiles import read_anchors, read_class_names
+        from yolo3.classfiles import read_anchors, read_class_names
 
         names = read_class_names(classes_path) if classes_path else None
         anchors = read_anchors(anchors_path).tolist() if anchors_path else None
@@ -157,3 +162,22 @@ class ExportInfo:
 def _close(a, b) -> bool:
     return len(a) == len(b) and all(abs(float(x) - float(y)) < 1e-3
                                     for p, q in zip(a, b) for x, y in zip(p, q))
+
+
+def read_tflite_metadata(flatbuffer: bytes, key: str = KEY) -> str | None:
+    """The metadata entry ``key`` of a TFLite flatbuffer, or None. TensorFlow-free."""
+    from ai_edge_litert import schema_py_generated as schema
+
+    model = schema.Model.GetRootAs(flatbuffer, 0)
+    for i in range(model.MetadataLength()):
+        entry = model.Metadata(i)
+        if flatbuffer_text(entry.Name()) == key:
+            data = model.Buffers(entry.Buffer()).DataAsNumpy()
+            empty = isinstance(data, int)  # flatbuffers' answer for an absent vector
+            return "" if empty else bytes(data).decode("utf-8", errors="replace")
+    return None
+
+
+def flatbuffer_text(value) -> str:
+    """A flatbuffer string field (bytes from the reader, str from the object API)."""
+    return value.decode() if isinstance(value, bytes) else str(value)
