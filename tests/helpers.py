@@ -157,7 +157,7 @@ def darknet_candidates(raw_heads: list[np.ndarray], config: DarknetConfig, input
     """Every (box, class) pair before NMS, decoded in NumPy the way Darknet's [yolo] layer
     does for this cfg (scale_x_y; new_coords: logistic outputs, squared sizes), and mapped
     back to the image as the cfg's letter_box says (letterboxed or stretched). Independent
-    of yolo3.boxes. raw_heads: NHWC outputs, batch 1, as OpenCV gives them (after the
+    of yolo3.decode. raw_heads: NHWC outputs, batch 1, as OpenCV gives them (after the
     head's logistic for new_coords). Returns boxes (N, 4) x0, y0, x1, y1 in image pixels,
     scores (N,), classes (N,), best first."""
     in_h, in_w = input_hw

@@ -60,8 +60,7 @@ def test_each_term_matches_numpy(batch):
     config, heads, raws, _ = batch
     for target, raw, head in zip(heads, raws, config.heads):
         assert target[..., 4].sum() > 0
-        got = head_terms(tf.constant(target), tf.constant(raw), head.layer_anchors, INPUT,
-                         head.scale_x_y)
+        got = head_terms(tf.constant(target), tf.constant(raw), head, INPUT)
         expected = numpy_terms(target, raw, head.layer_anchors, 2.0)
         for name in expected:
             assert float(got[name]) == pytest.approx(expected[name], rel=1e-4), name
@@ -98,7 +97,7 @@ def test_no_boxes_trains_objectness_down_only():
     head = config.heads[0]
     target = np.zeros((1, 2, 3, 3, 7), np.float32)
     raw = np.full((1, 2, 3, 21), 0.5, np.float32)
-    terms = head_terms(tf.constant(target), tf.constant(raw), head.layer_anchors, INPUT, 2.0)
+    terms = head_terms(tf.constant(target), tf.constant(raw), head, INPUT)
     assert float(terms["box"]) == 0 and float(terms["class"]) == 0
     assert float(terms["objectness"]) == pytest.approx(bce(0, 0.5), rel=1e-6)
 
@@ -110,7 +109,7 @@ def test_an_oversized_box_still_gets_a_gradient():
                            assignment=RATIO_AND_NEIGHBOURS)[0][None]
     raw = tf.Variable(np.full((1, *target.shape[1:3], 18), 9.0, np.float32))  # exp(9)·anchor
     with tf.GradientTape() as tape:
-        loss = head_terms(tf.constant(target), raw, head.layer_anchors, INPUT, 2.0)["box"]
+        loss = head_terms(tf.constant(target), raw, head, INPUT)["box"]
     grad = tape.gradient(loss, raw).numpy().reshape(target.shape[:4] + (6,))
     assert np.isfinite(float(loss))
     positive = target[..., 4] == 1

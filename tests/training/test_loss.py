@@ -7,12 +7,14 @@ import pytest
 import tensorflow as tf
 
 from helpers import CFG, sigmoid
-from yolo3.darknet import load_cfg, with_classes
+from yolo3.darknet import Yolo, load_cfg, with_classes
 from yolo3.data.targets import build_targets, padded_boxes
 from yolo3.training.loss import head_loss, yolo_loss
 
 INPUT = (64, 64)
 ANCHORS = np.array([[10.0, 14.0], [23.0, 27.0], [37.0, 58.0]], np.float32)
+LAYER = Yolo(index=1, line=1, inputs=(0,), out_channels=21, stride=32, mask=(0, 1, 2),
+             anchors=tuple(map(tuple, ANCHORS.tolist())), classes=2, ignore_thresh=0.5)
 
 
 def bce(label, logit):
@@ -67,16 +69,15 @@ def random_case(seed, boxes_per_image=2):
         truths.append(padded_boxes(boxes, INPUT, 5))
     target = np.stack(targets)
     raw = rng.normal(0, 1.5, (*target.shape[:3], 3 * 7)).astype(np.float32)
-    anchors = config.heads[1].layer_anchors
-    return target, raw, np.stack(truths), anchors
+    return target, raw, np.stack(truths), config.heads[1]
 
 
 @pytest.mark.parametrize("seed", range(4))
 def test_each_term_matches_numpy(seed):
-    target, raw, truths, anchors = random_case(seed)
-    ours = head_loss(tf.constant(target), tf.constant(raw), tf.constant(truths), anchors,
-                     INPUT, 0.7)
-    theirs = numpy_head_loss(target, raw, truths, anchors, 0.7)
+    target, raw, truths, head = random_case(seed)
+    assert head.ignore_thresh == 0.7
+    ours = head_loss(tf.constant(target), tf.constant(raw), tf.constant(truths), head, INPUT)
+    theirs = numpy_head_loss(target, raw, truths, head.layer_anchors, 0.7)
     for name in ("xy", "wh", "confidence", "class"):
         assert float(ours[name]) == pytest.approx(theirs[name], rel=1e-4, abs=1e-4), name
     assert float(ours["xy"]) > 0 and float(ours["class"]) > 0
@@ -99,5 +100,5 @@ def test_degenerate_boxes_and_extreme_logits_stay_finite():
     target[0, 0, 0, 0, :5] = [0.1, 0.1, 0.0, 0.0, 1.0]  # zero width and height
     raw = np.full((1, 2, 2, 21), 80.0, np.float32)  # exp(80) would overflow float32
     terms = head_loss(tf.constant(target), tf.constant(raw),
-                      tf.constant([[[0.1, 0.1, 0.0, 0.0]]], tf.float32), ANCHORS, INPUT, 0.5)
+                      tf.constant([[[0.1, 0.1, 0.0, 0.0]]], tf.float32), LAYER, INPUT)
     assert all(np.isfinite(float(v)) for v in terms.values())

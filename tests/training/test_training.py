@@ -320,7 +320,7 @@ def test_a_model_trained_with_scale_x_y_decodes_alike_everywhere(tmp_path, shape
     from PIL import Image
 
     from helpers import run_script
-    from yolo3.boxes import decode_head
+    from yolo3.decode import decode_head
     from yolo3.images import letterbox
     from yolo3.inference.detector import Detector, open_model
 
@@ -388,6 +388,63 @@ def test_keras_yolo3_recipe_trains_as_upstream(tmp_path, shapes_export, tiny_mod
     assert [float(r["learning_rate"]) for r in rows] == pytest.approx([2e-3, 2e-4])
     assert (out / "checkpoints" / "best.weights.h5").is_file()
     assert any("(keras-yolo3 recipe)" in line for line in lines)
+
+
+def test_keras_yolo3_recipe_trains_v4_tiny_centres_as_its_detector_decodes():
+    """--recipe keras-yolo3 --model_size v4-tiny keeps the cfg's scale_x_y 1.05, so the
+    detector decodes centres as sigmoid(t) · 1.05 − 0.025: the recipe's loss must train
+    t_xy towards that decode. Raw outputs that Darknet's formula (inverted here in NumPy)
+    decodes exactly onto the true box leave the xy and wh terms nothing to learn."""
+    import tensorflow as tf
+
+    from yolo3.data.targets import build_targets, padded_boxes
+    from yolo3.training.recipes import KERAS_YOLO3, RECIPES
+
+    recipe, input_hw = RECIPES[KERAS_YOLO3], (128, 128)
+    anchors = np.array([[10, 14], [23, 27], [37, 58], [81, 82], [135, 169], [344, 319]], float)
+    config = model_config("v4-tiny", 2, anchors, recipe.scale_x_y)
+    assert [h.scale_x_y for h in config.heads] == [1.05, 1.05]
+    boxes = np.array([[3, 10, 45, 52, 1], [66, 70, 120, 126, 0]], np.float32)
+    targets = build_targets(boxes, config, input_hw, assignment=recipe.assignment)
+    raws = []
+    for target, head in zip(targets, config.heads):
+        grid_h, grid_w, slots, depth = target.shape
+        feats = np.zeros(target.shape, np.float64)
+        s = head.scale_x_y
+        for row, col, slot in np.argwhere(target[..., 4] == 1):
+            centre = target[row, col, slot, 0:2] * [grid_w, grid_h] - [col, row]
+            offset = (centre + (s - 1) / 2) / s  # sigmoid(t_xy) that decodes to it
+            feats[row, col, slot, 0:2] = np.log(offset / (1 - offset))
+            feats[row, col, slot, 2:4] = np.log(target[row, col, slot, 2:4] * input_hw[::-1]
+                                                 / head.layer_anchors[slot])
+        raws.append(tf.Variable(feats.reshape(1, grid_h, grid_w, slots * depth), dtype=tf.float32))
+    loss, _ = recipe.loss()
+    with tf.GradientTape() as tape:
+        _, terms = loss([*(tf.constant(t[None]) for t in targets),
+                         tf.constant(padded_boxes(boxes, input_hw, 4)[None])], raws, config,
+                        input_hw)
+        fitted = terms["xy"] + terms["wh"]
+    assert sum(int((t[..., 4] == 1).sum()) for t in targets) == 2
+    for grad in tape.gradient(fitted, raws):
+        np.testing.assert_allclose(grad.numpy(), 0.0, atol=1e-4)
+
+
+def test_keras_yolo3_recipe_trains_yolov4_tiny_end_to_end(tmp_path, shapes_export):
+    """The whole run for --recipe keras-yolo3 --model_size v4-tiny: its model keeps the
+    cfg's decode (scale_x_y 1.05), which its loss trained (the test above), and detects."""
+    from PIL import Image
+
+    from yolo import YOLO
+    from yolo3.model.files import read_metadata
+
+    out = tmp_path / "out"
+    train(smoke_settings(shapes_export, out, model_size="v4-tiny", recipe="keras-yolo3",
+                         evaluate=False))
+    config = read_metadata(out / "trained_model.h5").config()
+    assert [h.scale_x_y for h in config.heads] == [1.05, 1.05]
+    yolo = YOLO(model_path=str(out / "trained_model.h5"), model_image_size=(128, 128),
+                score=0.0001)
+    assert isinstance(yolo.detect(Image.open(SAMPLE)), list)
 
 
 def test_modern_recipe_follows_its_schedule_and_keeps_the_last_weights(tmp_path,

@@ -15,9 +15,9 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from yolo3.boxes import decode_head_parts, probabilities
 from yolo3.classfiles import MODEL_DATA, read_anchors, read_class_names
 from yolo3.darknet import DarknetConfig, standard_config, with_classes
+from yolo3.decode import decode_layer, probabilities
 from yolo3.defaults import DEFAULT_INPUT_SIZE, NmsSettings
 from yolo3.errors import YoloError
 from yolo3.export_contract import DETECTION_INPUTS
@@ -147,8 +147,7 @@ class Detector(DetectorBase):
             pixels = pixels / 255.0
         outputs = self.model(pixels, training=False)
         outputs = outputs if isinstance(outputs, (list, tuple)) else [outputs]
-        decoded = [decode_head_parts(raw, head.layer_anchors, self.config.num_classes,
-                                     self.input_size, head.scale_x_y, head.new_coords)
+        decoded = [decode_layer(raw, head, self.input_size)
                    for raw, head in zip(outputs, self.config.heads)]
         boxes, objectness, class_outputs = (tf.concat(part, axis=1) for part in zip(*decoded))
         if not self._single_image:

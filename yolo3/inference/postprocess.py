@@ -1,4 +1,4 @@
-"""From raw head outputs to boxes: decode (yolo3.boxes, shared with the loss), undo the
+"""From raw head outputs to boxes: decode (yolo3.decode, shared with the losses), undo the
 letterbox, non-maximum suppression.
 
 score = sigmoid(t_objectness) · sigmoid(t_class) (independent sigmoids, keras-yolo3's),
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import tensorflow as tf
 
-from yolo3.boxes import decode_head  # noqa: F401  (part of this module's interface)
+from yolo3.decode import decode_head  # noqa: F401  (part of this module's interface)
 from yolo3.defaults import MAX_BOXES_PER_IMAGE, NmsSettings
 from yolo3.images import Letterbox
 

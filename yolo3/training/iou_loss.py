@@ -19,8 +19,8 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
-from yolo3.boxes import HeadGeometry, iou_cxcywh
-from yolo3.darknet import DarknetConfig
+from yolo3.darknet import DarknetConfig, Yolo
+from yolo3.decode import HeadGeometry, iou_cxcywh
 
 TERMS = ("box", "objectness", "class")
 OBJECTNESS_BALANCE = (4.0, 1.0, 0.4, 0.1)  # finest head first
@@ -48,16 +48,16 @@ def _bce(labels, logits):
     return tf.nn.sigmoid_cross_entropy_with_logits(labels=labels, logits=logits)
 
 
-def head_terms(target: tf.Tensor, raw: tf.Tensor, anchors: np.ndarray,
-               input_hw: tuple[int, int], scale_x_y: float) -> dict[str, tf.Tensor]:
+def head_terms(target: tf.Tensor, raw: tf.Tensor, layer: Yolo,
+               input_hw: tuple[int, int]) -> dict[str, tf.Tensor]:
     """The three unweighted terms of one head (objectness without its balance).
 
-    target: (B, gh, gw, A, 5 + C); raw: (B, gh, gw, A * (5 + C)); anchors (A, 2) in input
-    pixels.
+    target: (B, gh, gw, A, 5 + C); raw: (B, gh, gw, A * (5 + C)); ``layer``: the head's
+    [yolo] layer (anchors and decode).
     """
     raw = tf.cast(raw, tf.float32)
     num_classes = target.shape[-1] - 5
-    head = HeadGeometry(raw, anchors, num_classes, input_hw, scale_x_y)
+    head = HeadGeometry.for_layer(raw, layer, input_hw)
     feats = head.split(raw)
     mask = target[..., 4]
     # capped in value only: the gradient still pulls an oversized box back
@@ -88,7 +88,7 @@ def iou_loss(targets, outputs, config: DarknetConfig, input_hw: tuple[int, int]
     balance = balances(config.head_strides)
     terms = dict.fromkeys(TERMS, tf.constant(0.0))
     for target, raw, head, weight in zip(head_targets, outputs, config.heads, balance):
-        values = head_terms(target, raw, head.layer_anchors, input_hw, head.scale_x_y)
+        values = head_terms(target, raw, head, input_hw)
         values["objectness"] = values["objectness"] * weight
         for name, value in values.items():
             terms[name] = terms[name] + weights[name] * value

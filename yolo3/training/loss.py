@@ -15,11 +15,10 @@ heads. Degenerate boxes cannot produce NaN: logs and divisions are guarded.
 
 from __future__ import annotations
 
-import numpy as np
 import tensorflow as tf
 
-from yolo3.boxes import HeadGeometry, pairwise_iou_cxcywh
-from yolo3.darknet import DarknetConfig
+from yolo3.darknet import DarknetConfig, Yolo
+from yolo3.decode import HeadGeometry, pairwise_iou_cxcywh
 
 TERMS = ("xy", "wh", "confidence", "class")
 
@@ -28,15 +27,16 @@ def _bce(labels, logits):
     return tf.nn.sigmoid_cross_entropy_with_logits(labels=labels, logits=logits)
 
 
-def head_loss(target: tf.Tensor, raw: tf.Tensor, true_boxes: tf.Tensor, anchors: np.ndarray,
-              input_hw: tuple[int, int], ignore_thresh: float) -> dict[str, tf.Tensor]:
+def head_loss(target: tf.Tensor, raw: tf.Tensor, true_boxes: tf.Tensor, layer: Yolo,
+              input_hw: tuple[int, int]) -> dict[str, tf.Tensor]:
     """The four terms for one head, each summed over the batch (not yet divided by it).
 
     target: (B, gh, gw, A, 5 + C); raw: (B, gh, gw, A * (5 + C)); true_boxes: (B, T, 4)
-    normalised [x, y, w, h], zero rows for padding; anchors (A, 2) in input pixels.
+    normalised [x, y, w, h], zero rows for padding; ``layer``: the head's [yolo] layer
+    (anchors, decode and ignore_thresh).
     """
     raw = tf.cast(raw, tf.float32)
-    head = HeadGeometry(raw, anchors, target.shape[-1] - 5, input_hw)
+    head = HeadGeometry.for_layer(raw, layer, input_hw)
     feats = head.split(raw)
     mask = target[..., 4:5]
     pred_xy, pred_wh = head.decode(feats, max_log_size=10.0)
@@ -45,7 +45,7 @@ def head_loss(target: tf.Tensor, raw: tf.Tensor, true_boxes: tf.Tensor, anchors:
 
     predicted = tf.reshape(tf.concat([pred_xy, pred_wh], -1), [tf.shape(pred_xy)[0], -1, 4])
     best_iou = tf.reduce_max(pairwise_iou_cxcywh(predicted, true_boxes), axis=-1)
-    ignore = tf.reshape(tf.cast(best_iou < ignore_thresh, tf.float32), tf.shape(mask))
+    ignore = tf.reshape(tf.cast(best_iou < layer.ignore_thresh, tf.float32), tf.shape(mask))
 
     xy = mask * scale * _bce(tf.clip_by_value(true_offset, 0.0, 1.0), feats[..., 0:2])
     wh = mask * scale * 0.5 * tf.square(true_wh - feats[..., 2:4])
@@ -67,7 +67,6 @@ def yolo_loss(targets, outputs, config: DarknetConfig, input_hw: tuple[int, int]
     batch = tf.cast(tf.shape(true_boxes)[0], tf.float32)
     terms = dict.fromkeys(TERMS, tf.constant(0.0))
     for target, raw, head in zip(head_targets, outputs, config.heads):
-        for name, value in head_loss(target, raw, true_boxes, head.layer_anchors, input_hw,
-                                     head.ignore_thresh).items():
+        for name, value in head_loss(target, raw, true_boxes, head, input_hw).items():
             terms[name] = terms[name] + value / batch
     return tf.add_n(list(terms.values())), terms
