@@ -26,6 +26,7 @@ from pathlib import Path
 from yolo3.cli import (
     ArgumentParser,
     add_max_pixels,
+    add_runtime,
     apply_max_pixels,
     fraction,
     image_size,
@@ -34,7 +35,6 @@ from yolo3.cli import (
 )
 from yolo3.defaults import DEFAULT_INPUT_SIZE, NmsSettings
 from yolo3.errors import YoloError
-from yolo3.inference.runtime import RUNTIMES
 
 
 def parse_args(argv):
@@ -62,10 +62,7 @@ def parse_args(argv):
                         help=f"network input (default {DEFAULT_INPUT_SIZE}; an exported "
                              "model's own)")
     parser.add_argument("--batch_size", "--batch-size", type=int, default=8)
-    parser.add_argument("--runtime", choices=RUNTIMES,
-                        help="what runs --model_path (default: onnxruntime for .onnx files, "
-                             "openvino if installed; litert for .tflite; tensorflow for "
-                             "Keras files and SavedModels)")
+    add_runtime(parser, "--model_path")
     parser.add_argument("--image_root", "--image-root", type=Path,
                         help="folder the list's relative image paths start from (default: "
                              "the current folder)")

@@ -33,29 +33,38 @@ from pathlib import Path
 
 from yolo3.cli import ArgumentParser, image_size, positive_int, quiet_tensorflow, run
 from yolo3.errors import YoloError
+from yolo3.formats import (
+    EXPORTED,
+    INT8,
+    OPSET,
+    RAW,
+    ExportOptions,
+    export_format_of,
+    exports_allowing,
+    format_of,
+)
 
-FORMATS = {".onnx": "onnx", ".tflite": "tflite", "": "saved_model"}  # by the output's suffix
+QUANTIZATIONS = tuple(sorted({q for fmt in EXPORTED for q in fmt.quantizations}))
 
 
 def parse_args(argv):
+    names = [fmt.name for fmt in EXPORTED]
     parser = ArgumentParser(description=__doc__.split("\n\n")[0],
-                            usage="%(prog)s [-h] [--format onnx|tflite|saved_model] "
+                            usage=f"%(prog)s [-h] [--format {'|'.join(names)}] "
                                   "[--input_size SIZE] [--raw] [--opset N] "
                                   "[--quantize fp16 | --quantize int8 --calibration LIST] "
                                   "model output")
     parser.add_argument("model", type=Path, help="Keras model file (.h5, .keras)")
-    parser.add_argument("output", type=Path,
-                        help="the exported file (.onnx, .tflite) or SavedModel folder (no "
-                             "suffix)")
-    parser.add_argument("--format", choices=sorted(set(FORMATS.values())),
-                        help="default: from the output's suffix")
+    parser.add_argument("output", type=Path, help="the exported file or folder: " + ", ".join(
+        f"{fmt.output_name()} ({fmt.label})" for fmt in EXPORTED))
+    parser.add_argument("--format", choices=names, help="default: from the output's suffix")
     parser.add_argument("--input_size", "--input-size", type=image_size,
                         help="network input, e.g. 416 or 320,608 (default 416)")
     parser.add_argument("--raw", action="store_true",
                         help="only the raw head outputs, no decode or NMS")
     parser.add_argument("--opset", type=positive_int, default=None,
                         help="ONNX opset (default 17)")
-    parser.add_argument("--quantize", choices=("fp16", "int8"),
+    parser.add_argument("--quantize", choices=QUANTIZATIONS,
                         help="int8: quantize the convolutions (needs --calibration); fp16: "
                              "the network in float16 (half the file, for GPUs/NPUs)")
     parser.add_argument("--calibration", type=Path,
@@ -67,22 +76,27 @@ def parse_args(argv):
     parser.add_argument("--anchors_path", "--anchors-path", type=Path,
                         help="anchors, for models that do not carry them")
     args = parser.parse_args(argv)
-    if args.quantize == "int8" and not args.calibration:
+    if args.quantize == INT8 and not args.calibration:
         parser.error("--quantize int8 needs --calibration (a training-list file of images "
                      "like those the model will see)")
-    if args.calibration and args.quantize != "int8":
+    if args.calibration and args.quantize != INT8:
         parser.error("--calibration applies to --quantize int8")
     if args.quantize and args.raw:
         parser.error("--quantize applies to the detection graph, not --raw")
-    if args.format is None:
-        args.format = FORMATS.get(args.output.suffix.lower())
-        if args.format is None:
-            parser.error(f"{args.output}: unsupported format {args.output.suffix}; supported: "
-                         ".onnx, .tflite, or a folder name without a suffix for a SavedModel")
-    if args.format == "saved_model" and (args.raw or args.quantize or args.opset):
-        parser.error("--raw, --quantize and --opset apply to ONNX exports")
-    if args.format == "tflite" and (args.raw or args.opset):
-        parser.error("--raw and --opset apply to ONNX exports")
+    fmt = (next(f for f in EXPORTED if f.name == args.format) if args.format
+           else export_format_of(args.output))
+    if fmt is None:
+        parser.error(f"{args.output}: unsupported format {args.output.suffix}; supported: "
+                     + ", ".join(f"{f.output_name()} for {f.label}" for f in EXPORTED))
+    args.format = fmt
+    given = {RAW: args.raw, OPSET: args.opset is not None}
+    if any(on and option not in fmt.export_options for option, on in given.items()):
+        others = [option for option in given if option not in fmt.export_options]
+        parser.error(f"{' and '.join('--' + o for o in others)} apply to "
+                     f"{exports_allowing(others[0])} exports, not {fmt.label}")
+    if args.quantize and args.quantize not in fmt.quantizations:
+        parser.error(f"--quantize {args.quantize} applies to "
+                     f"{exports_allowing(args.quantize)} exports, not {fmt.label}")
     return args
 
 
@@ -121,54 +135,24 @@ def main(argv=None) -> int:
 
     refuse_overwriting_inputs([args.output], [args.model, args.classes_path,
                                                args.anchors_path, args.calibration])
-    if args.format == "saved_model" and args.output.exists():
+    if not args.format.suffixes and args.output.exists():
         raise YoloError(f"{args.output} already exists: choose another folder or remove it")
     check_writable(args.output)
     calibration = (calibration_batches(args.calibration, args.calibration_images,
-                                       args.input_size) if args.quantize == "int8" else None)
+                                       args.input_size) if args.quantize == INT8 else None)
     quiet_tensorflow()
     from yolo3.defaults import DEFAULT_INPUT_SIZE, NmsSettings
-    from yolo3.export.onnx import DEFAULT_OPSET, export_onnx
     from yolo3.inference.detector import open_model
 
-    if args.model.suffix.lower() in (".onnx", ".tflite") or args.model.is_dir():
+    if format_of(args.model).exported or args.model.is_dir():
         raise YoloError(f"{args.model} is already exported: export.py reads Keras models")
     loaded = open_model(args.model, args.anchors_path, args.classes_path)
     size = args.input_size or (DEFAULT_INPUT_SIZE, DEFAULT_INPUT_SIZE)
-    if args.format == "saved_model":
-        from yolo3.export.saved_model import export_saved_model
-
-        info = export_saved_model(loaded, args.output, size, NmsSettings(),
-                                  source=args.model.name)
-        print(f"Wrote the SavedModel {args.output} (serving_default: encoded image bytes; "
-              f"detect: letterboxed images; {size[0]}x{size[1]}, "
-              f"{len(info.class_names)} classes).")
-        return 0
-    if args.format == "tflite":
-        from yolo3.export.tflite import export_tflite
-
-        info = export_tflite(loaded, args.output, size, NmsSettings(), source=args.model.name,
-                             float16=args.quantize == "fp16", calibration=calibration,
-                             calibration_source=str(args.calibration))
-        print(f"Wrote {args.output} (detection graph, one image per call, TFLite builtins"
-              f"{_precision(args.quantize, calibration)}, {size[0]}x{size[1]}, "
-              f"{len(info.class_names)} classes).")
-        return 0
-    info = export_onnx(loaded, args.output, size, NmsSettings(), raw=args.raw,
-                       opset=args.opset or DEFAULT_OPSET, source=args.model.name,
-                       calibration=calibration, calibration_source=str(args.calibration),
-                       float16=args.quantize == "fp16")
-    what = "raw head outputs" if args.raw else "detection graph"
-    print(f"Wrote {args.output} ({what}{_precision(args.quantize, calibration)}, "
-          f"{size[0]}x{size[1]}, {len(info.class_names)} classes).")
+    options = ExportOptions(source=args.model.name, raw=args.raw, opset=args.opset,
+                            quantize=args.quantize, calibration=calibration,
+                            calibration_source=str(args.calibration))
+    print(args.format.writer()(loaded, args.output, size, NmsSettings(), options))
     return 0
-
-
-def _precision(quantize: str | None, calibration: list | None) -> str:
-    if quantize == "int8":
-        return f", int8, calibrated on {len(calibration)} image" + \
-            ("s" if len(calibration) > 1 else "")
-    return ", fp16" if quantize else ""
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ import sys
 from yolo3.cli import (
     ArgumentParser,
     add_max_pixels,
+    add_runtime,
     apply_max_pixels,
     fraction,
     image_size,
@@ -27,7 +28,6 @@ from yolo3.cli import (
     run,
 )
 from yolo3.defaults import DEFAULT_INPUT_SIZE, NmsSettings
-from yolo3.inference.runtime import RUNTIMES
 
 YOLO_OPTIONS = ("model_path", "anchors_path", "classes_path", "gpu_num", "score", "iou",
                 "model_image_size", "max_per_class", "class_agnostic", "runtime")
@@ -57,10 +57,7 @@ def parse_args(argv):
                         help=f"network input, e.g. 416 or 320,608 (default {DEFAULT_INPUT_SIZE})")
     parser.add_argument("--max_per_class", "--max-per-class", dest="max_per_class", type=int,
                         help=f"boxes kept per class (default {NmsSettings().max_per_class})")
-    parser.add_argument("--runtime", choices=RUNTIMES,
-                        help="what runs the model (default: onnxruntime for .onnx files, "
-                             "openvino if installed; litert for .tflite; tensorflow for "
-                             "Keras files and SavedModels)")
+    add_runtime(parser, "the model")
     parser.add_argument("--class_agnostic", "--class-agnostic", dest="class_agnostic",
                         action="store_true", help="suppress overlapping boxes across classes")
     parser.add_argument("--image", action="store_true", default=False,

@@ -113,6 +113,13 @@ def add_max_pixels(parser: argparse.ArgumentParser) -> None:
                              f"{DEFAULT_MAX_PIXELS:,}; protects against decompression bombs)")
 
 
+def add_runtime(parser: argparse.ArgumentParser, what: str) -> None:
+    """--runtime: what runs a model file, from the table of formats (yolo3.formats)."""
+    from yolo3.formats import RUNTIMES, runtime_help
+
+    parser.add_argument("--runtime", choices=RUNTIMES, help=runtime_help(what))
+
+
 def apply_max_pixels(args: argparse.Namespace) -> None:
     from yolo3.images import set_max_pixels
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from yolo3.errors import YoloError, first_line
-from yolo3.serving.model import SERVED_SUFFIXES
+from yolo3.formats import served_without_tensorflow
 
 REPO = Path(__file__).resolve().parents[2]
 SCORING_SCRIPT = "deploy/score.py"  # relative to the snapshot, which also holds yolo3/
@@ -43,9 +43,12 @@ class DeploySettings:
         if self.instance_count < 1:
             found["instance_count"] = f"must be at least 1, not {self.instance_count}"
         model = Path(self.model)
-        if model.suffix.lower() not in SERVED_SUFFIXES:
-            found["model"] = (f"must be an export.py file (.onnx or .tflite), not {model.name}"
-                              " (export Keras models with export.py first)")
+        deployable = served_without_tensorflow()  # the endpoint's environment has none
+        if not any(fmt.holds(model) for fmt in deployable):
+            found["model"] = ("must be an export.py file ("
+                              + " or ".join(s for fmt in deployable for s in fmt.suffixes)
+                              + f"), not {model.name} (export Keras models with export.py "
+                              "first)")
         elif not model.is_file():
             found["model"] = f"{model}: no such file"
         return found

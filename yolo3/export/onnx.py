@@ -25,6 +25,7 @@ from yolo3.export_contract import (
     ExportInfo,
 )
 from yolo3.files import atomic_output
+from yolo3.formats import FP16, ExportOptions
 
 DEFAULT_OPSET = 17
 
@@ -74,6 +75,20 @@ def export_onnx(loaded, output: Path, input_hw: tuple[int, int], nms: NmsSetting
     with atomic_output(Path(output)) as tmp:
         tmp.write_bytes(proto.SerializeToString())
     return info
+
+
+def write(loaded, output: Path, input_hw: tuple[int, int], nms: NmsSettings,
+          options: ExportOptions) -> str:
+    """export.py's ONNX export (yolo3.formats): :func:`export_onnx` with ``options``' raw,
+    opset and quantization; returns the line export.py prints."""
+    info = export_onnx(loaded, output, input_hw, nms, raw=options.raw,
+                       opset=options.opset or DEFAULT_OPSET, source=options.source,
+                       calibration=options.calibration,
+                       calibration_source=options.calibration_source,
+                       float16=options.quantize == FP16)
+    what = "raw head outputs" if options.raw else "detection graph"
+    return (f"Wrote {output} ({what}{options.precision()}, {input_hw[0]}x{input_hw[1]}, "
+            f"{len(info.class_names)} classes).")
 
 
 def onnx_model(loaded, input_hw: tuple[int, int], nms: NmsSettings, raw: bool, opset: int,

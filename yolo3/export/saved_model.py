@@ -21,6 +21,7 @@ from pathlib import Path
 from yolo3.defaults import NmsSettings
 from yolo3.errors import YoloError
 from yolo3.export_contract import DETECTION, DETECTION_OUTPUTS, SAVED_MODEL_METADATA
+from yolo3.formats import ExportOptions
 from yolo3.images import LETTERBOX_FILL
 
 
@@ -74,6 +75,15 @@ def export_saved_model(loaded, output: Path, input_hw: tuple[int, int], nms: Nms
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return info
+
+
+def write(loaded, output: Path, input_hw: tuple[int, int], nms: NmsSettings,
+          options: ExportOptions) -> str:
+    """export.py's SavedModel export (yolo3.formats); returns the line export.py prints."""
+    info = export_saved_model(loaded, output, input_hw, nms, source=options.source)
+    return (f"Wrote the SavedModel {output} (serving_default: encoded image bytes; detect: "
+            f"letterboxed images; {input_hw[0]}x{input_hw[1]}, {len(info.class_names)} "
+            "classes).")
 
 
 def _letterbox(data, input_hw: tuple[int, int], keep_aspect: bool = True):

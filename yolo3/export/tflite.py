@@ -29,8 +29,7 @@ from yolo3.export_contract import (
     flatbuffer_text,
 )
 from yolo3.files import atomic_output
-
-TFLITE_SUFFIX = ".tflite"
+from yolo3.formats import FP16, ExportOptions
 
 
 def export_tflite(loaded, output: Path, input_hw: tuple[int, int], nms: NmsSettings,
@@ -61,6 +60,18 @@ def export_tflite(loaded, output: Path, input_hw: tuple[int, int], nms: NmsSetti
     with atomic_output(Path(output)) as tmp:
         tmp.write_bytes(finish(flatbuffer, info.to_json().encode(), DETECTION_OUTPUTS))
     return info
+
+
+def write(loaded, output: Path, input_hw: tuple[int, int], nms: NmsSettings,
+          options: ExportOptions) -> str:
+    """export.py's TFLite export (yolo3.formats): :func:`export_tflite` with ``options``'
+    quantization; returns the line export.py prints."""
+    info = export_tflite(loaded, output, input_hw, nms, source=options.source,
+                         float16=options.quantize == FP16, calibration=options.calibration,
+                         calibration_source=options.calibration_source)
+    return (f"Wrote {output} (detection graph, one image per call, TFLite builtins"
+            f"{options.precision()}, {input_hw[0]}x{input_hw[1]}, "
+            f"{len(info.class_names)} classes).")
 
 
 def _converter(loaded, input_hw: tuple[int, int], nms: NmsSettings):

@@ -93,6 +93,15 @@ def open_model(model_path: str | Path, anchors_path: str | Path | None = None,
     return LoadedModel(model, config, names)
 
 
+def open_keras_detector(model_path: str | Path, input_size=None,
+                        nms: NmsSettings | None = None, classes_path=None,
+                        anchors_path=None) -> Detector:
+    """The TensorFlow detector for a Keras model file (yolo3.formats' opener of Keras
+    files): :func:`open_model`, at ``input_size`` (None: the default)."""
+    loaded = open_model(model_path, anchors_path=anchors_path, classes_path=classes_path)
+    return Detector(loaded, input_size or (DEFAULT_INPUT_SIZE, DEFAULT_INPUT_SIZE), nms)
+
+
 def _check_outputs(model: keras.Model, config: DarknetConfig, names: list[str],
                    model_path: Path) -> None:
     if len(names) != config.num_classes:

@@ -1,7 +1,7 @@
-"""Open a detector for any model file, choosing the runtime from the file: ONNX files
-(export.py) run in ONNX Runtime (or OpenVINO, when asked and installed) and TFLite files
-(export.py) in LiteRT, without importing TensorFlow; SavedModel folders (export.py) and
-Keras files (.h5, .keras, keras-yolo3's) in TensorFlow."""
+"""Open a detector for any model file, choosing the runtime from the file's format
+(yolo3.formats): ONNX files run in ONNX Runtime (or OpenVINO, when asked and installed)
+and TFLite files in LiteRT, without importing TensorFlow; SavedModel folders and Keras
+files (.h5, .keras, keras-yolo3's) in TensorFlow."""
 
 from __future__ import annotations
 
@@ -9,33 +9,25 @@ from pathlib import Path
 
 from yolo3.defaults import NmsSettings
 from yolo3.errors import YoloError
-
-ONNX_SUFFIX, TFLITE_SUFFIX = ".onnx", ".tflite"
-ONNXRUNTIME, OPENVINO, LITERT, TENSORFLOW = "onnxruntime", "openvino", "litert", "tensorflow"
-ONNX_RUNTIMES = (ONNXRUNTIME, OPENVINO)  # OpenVINO is optional: installed separately
-RUNTIMES = (*ONNX_RUNTIMES, LITERT, TENSORFLOW)
+from yolo3.formats import BY_NAME, TENSORFLOW, format_of
 
 
 def is_onnx(model_path: str | Path) -> bool:
-    return Path(model_path).suffix.lower() == ONNX_SUFFIX
+    return BY_NAME["onnx"].holds(model_path)
 
 
 def is_tflite(model_path: str | Path) -> bool:
-    return Path(model_path).suffix.lower() == TFLITE_SUFFIX
+    return BY_NAME["tflite"].holds(model_path)
 
 
 def is_exported(model_path: str | Path) -> bool:
     """An export.py file or folder: it carries its own input size, classes and anchors."""
-    from yolo3.inference.saved_model_detector import is_saved_model
-
-    return is_onnx(model_path) or is_tflite(model_path) or is_saved_model(model_path)
+    return format_of(model_path).exported
 
 
 def runtimes_for(model_path: str | Path) -> tuple[str, ...]:
     """The runtimes that can run ``model_path``, the default first."""
-    if is_onnx(model_path):
-        return ONNX_RUNTIMES
-    return (LITERT,) if is_tflite(model_path) else (TENSORFLOW,)
+    return format_of(model_path).runtimes
 
 
 def open_detector(model_path: str | Path, input_size=None, nms: NmsSettings | None = None,
@@ -47,37 +39,13 @@ def open_detector(model_path: str | Path, input_size=None, nms: NmsSettings | No
     TFLite detection graphs without metadata; files that carry theirs must agree with them.
     ``runtime``: one of :func:`runtimes_for` (None: the first).
     """
-    from yolo3.inference.saved_model_detector import is_saved_model
+    fmt = format_of(model_path)
+    if runtime is not None and runtime not in fmt.runtimes:
+        raise YoloError(f"{model_path} runs in {' or '.join(fmt.runtimes)}, not {runtime}")
+    runtime = runtime or fmt.runtimes[0]
+    if runtime == TENSORFLOW:
+        from yolo3.cli import quiet_tensorflow
 
-    choices = runtimes_for(model_path)
-    if runtime is not None and runtime not in choices:
-        raise YoloError(f"{model_path} runs in {' or '.join(choices)}, not {runtime}")
-    runtime = runtime or choices[0]
-    if is_saved_model(model_path):
-        from yolo3.inference.saved_model_detector import SavedModelDetector
-
-        return SavedModelDetector(model_path, input_size, nms, classes_path=classes_path,
-                                  anchors_path=anchors_path)
-    if runtime == LITERT:
-        from yolo3.inference.tflite_detector import TfliteDetector
-
-        return TfliteDetector(model_path, input_size, nms, classes_path=classes_path,
-                              anchors_path=anchors_path)
-    if runtime == OPENVINO:
-        from yolo3.inference.openvino_detector import OpenVinoDetector
-
-        return OpenVinoDetector(model_path, input_size, nms, classes_path=classes_path,
-                                anchors_path=anchors_path)
-    if runtime == ONNXRUNTIME:
-        from yolo3.inference.onnx_detector import OnnxDetector
-
-        return OnnxDetector(model_path, input_size, nms, classes_path=classes_path,
-                            anchors_path=anchors_path)
-    from yolo3.cli import quiet_tensorflow
-
-    quiet_tensorflow()  # before TensorFlow's first import, which the detector brings
-    from yolo3.defaults import DEFAULT_INPUT_SIZE
-    from yolo3.inference.detector import Detector, open_model
-
-    loaded = open_model(model_path, anchors_path=anchors_path, classes_path=classes_path)
-    return Detector(loaded, input_size or (DEFAULT_INPUT_SIZE, DEFAULT_INPUT_SIZE), nms)
+        quiet_tensorflow()  # before TensorFlow's first import, which the detector brings
+    return fmt.opener(runtime)(model_path, input_size, nms, classes_path=classes_path,
+                               anchors_path=anchors_path)

@@ -10,11 +10,12 @@ import numpy as np
 from yolo3.defaults import NmsSettings
 from yolo3.errors import YoloError
 from yolo3.export_contract import DETECTION_OUTPUTS, SAVED_MODEL_METADATA, ExportInfo
+from yolo3.formats import BY_NAME
 from yolo3.inference.base import DetectorBase
 
 
 def is_saved_model(path: str | Path) -> bool:
-    return Path(path).is_dir() and (Path(path) / "saved_model.pb").is_file()
+    return BY_NAME["saved_model"].holds(path)
 
 
 class SavedModelDetector(DetectorBase):

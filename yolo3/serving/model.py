@@ -8,17 +8,19 @@ from __future__ import annotations
 from pathlib import Path
 
 from yolo3.errors import YoloError
+from yolo3.formats import FORMATS, KERAS
 
-# what a model folder is searched for, the TensorFlow-free formats first
-SERVED_SUFFIXES = (".onnx", ".tflite")
+# what a model folder is searched for, in the table's order (TensorFlow-free formats first)
+SERVED = tuple(fmt for fmt in FORMATS if fmt.served)
 MODEL_FILE_VARIABLE = "YOLO3_MODEL_FILE"  # names the file where a folder holds several
 
 
 def find_model(model_dir: Path, name: str | None = None) -> Path:
     """The export to serve under ``model_dir`` (searched recursively: Azure ML mounts a
-    registered folder or file beneath it): the file ``name`` if given, else the only
-    .onnx file, else the only .tflite file, else the only SavedModel folder (served where
-    TensorFlow is installed). YoloError saying what was found otherwise."""
+    registered folder or file beneath it): the file ``name`` if given, else the only file
+    or folder of the first served format (yolo3.formats) found there — .onnx, then
+    .tflite, then a SavedModel folder (served where TensorFlow is installed). YoloError
+    saying what was found otherwise."""
     model_dir = Path(model_dir)
     if not model_dir.is_dir():
         raise YoloError(f"the model folder {model_dir} does not exist (AZUREML_MODEL_DIR)")
@@ -27,17 +29,25 @@ def find_model(model_dir: Path, name: str | None = None) -> Path:
         if not matches:
             raise YoloError(f"no file {name} under the model folder ({MODEL_FILE_VARIABLE})")
         return matches[0]
-    for suffix in SERVED_SUFFIXES:
-        found = sorted(p for p in model_dir.rglob(f"*{suffix}") if p.is_file())
+    for fmt in SERVED:
+        found = sorted({_candidate(p, fmt) for p in model_dir.rglob("*")} - {None})
         if len(found) == 1:
             return found[0]
         if len(found) > 1:
-            raise YoloError(f"{len(found)} {suffix} files under the model folder: name one "
-                            f"with {MODEL_FILE_VARIABLE}")
-    saved = sorted(p.parent for p in model_dir.rglob("saved_model.pb"))
-    if len(saved) == 1:
-        return saved[0]
-    keras = [p.name for p in model_dir.rglob("*") if p.suffix in (".h5", ".keras")]
+            kind = fmt.suffixes[0] + " files" if fmt.suffixes else f"{fmt.label} folders"
+            raise YoloError(f"{len(found)} {kind} under the model folder: name one with "
+                            f"{MODEL_FILE_VARIABLE}")
+    keras = [p.name for p in model_dir.rglob("*") if p.suffix in KERAS.suffixes]
     hint = (f" (found {keras[0]}: export it with export.py, the served runtime has no "
             "TensorFlow)") if keras else ""
-    raise YoloError(f"no .onnx, .tflite or SavedModel export under the model folder{hint}")
+    kinds = [fmt.suffixes[0] if fmt.suffixes else fmt.label for fmt in SERVED]
+    raise YoloError(f"no {', '.join(kinds[:-1])} or {kinds[-1]} export under the model "
+                    f"folder{hint}")
+
+
+def _candidate(path: Path, fmt) -> Path | None:
+    """``path`` when it is a served ``fmt`` export (a file, or a folder format's folder)."""
+    if fmt.folder_marker is not None:
+        return path.parent if path.name == fmt.folder_marker and fmt.holds(path.parent) \
+            else None
+    return path if path.is_file() and fmt.holds(path) else None
