@@ -72,6 +72,7 @@ def test_modern_recipe_mosaics_then_single_images(shapes_export):
     """mosaic_until: epochs before it gather four images' boxes; later ones one image's;
     the ratio-and-neighbour rule gives several positives per box."""
     from yolo3.data.pipeline import example
+    from yolo3.data.policies import MosaicThenSingle
     from yolo3.data.targets import RATIO_AND_NEIGHBOURS
 
     annotations, config = setup(shapes_export)
@@ -81,10 +82,10 @@ def test_modern_recipe_mosaics_then_single_images(shapes_export):
         rng = np.random.default_rng(seed)
         mosaic_example = example(annotations[0], config, (128, 128), rng,
                                  assignment=RATIO_AND_NEIGHBOURS,
-                                 mosaic_with=annotations[1:4], modern=True)
+                                 partners=annotations[1:4], policy=MosaicThenSingle(1))
         boxes_seen.append(int((mosaic_example[-1].sum(axis=1) > 0).sum()))
         single = example(annotations[0], config, (128, 128), rng,
-                         assignment=RATIO_AND_NEIGHBOURS, modern=True)
+                         assignment=RATIO_AND_NEIGHBOURS, policy=MosaicThenSingle(1))
         assert int((single[-1].sum(axis=1) > 0).sum()) <= own
         positives = sum(float(t[..., 4].sum()) for t in single[1:-1])
         assert positives >= 2 * int((single[-1].sum(axis=1) > 0).sum())
@@ -93,7 +94,7 @@ def test_modern_recipe_mosaics_then_single_images(shapes_export):
     def epoch_images(epoch, mosaic_until):
         data = make_dataset(annotations, config, (64, 64), 4, training=True, seed=1,
                             first_epoch=epoch, assignment=RATIO_AND_NEIGHBOURS,
-                            mosaic_until=mosaic_until)
+                            policy=MosaicThenSingle(mosaic_until))
         return np.asarray(next(iter(data))[0])
 
     # the same epoch and seed: mosaics before the switch, single images from it on

@@ -64,3 +64,45 @@ def test_a_model_with_priors_starts_with_few_confident_cells():
         assert sigmoid(raw[..., 4]).sum(axis=(1, 2, 3)).mean() == pytest.approx(expected,
                                                                                  rel=0.5)
         assert sigmoid(raw[..., 5:]).mean() == pytest.approx(0.6 / 3.01, rel=0.3)
+
+
+def test_each_recipe_carries_its_behaviour(tmp_path):
+    """What the run asks a recipe: augmentation policy, stage rates, optimizer and
+    schedule, stage callbacks, where the best epoch is kept, averaged weights."""
+    import keras
+
+    from yolo3.data.policies import KERAS_YOLO3 as KERAS_YOLO3_POLICY
+    from yolo3.data.policies import MosaicThenSingle
+    from yolo3.training.schedule import AveragedAdamW, WarmupCosine
+
+    keras_yolo3, modern = RECIPES[KERAS_YOLO3], RECIPES[MODERN]
+    assert keras_yolo3.augmentation(40) is KERAS_YOLO3_POLICY
+    assert modern.augmentation(40) == MosaicThenSingle(30)
+
+    # keras-yolo3: stage 2 at a tenth after a frozen stage, or where a resumed run was
+    assert keras_yolo3.stage_rates(1e-3, 5, 0, None) == pytest.approx((1e-3, 1e-4))
+    assert keras_yolo3.stage_rates(1e-3, 0, 0, None) == pytest.approx((1e-3, 1e-3))
+    assert keras_yolo3.stage_rates(1e-3, 5, 7, 3e-5) == pytest.approx((3e-5, 3e-5))
+    assert modern.stage_rates(1e-3, 5, 7, 3e-5) == (1e-3, 1e-3)  # one schedule throughout
+
+    optimizer, schedule, rate = keras_yolo3.optimizer(2e-3, 0, 100, 10)
+    assert isinstance(optimizer, keras.optimizers.Adam) and schedule is None
+    assert rate == "learning rate 0.002"
+    optimizer, schedule, rate = modern.optimizer(2e-3, 30, 100, 10)
+    assert isinstance(optimizer, AveragedAdamW) and isinstance(schedule, WarmupCosine)
+    assert schedule.first_step == 30 and "warm-up steps, cosine decay" in rate
+
+    assert modern.stage_callbacks(2, "val_loss") == keras_yolo3.stage_callbacks(1, "loss") == []
+    assert [type(c).__name__ for c in keras_yolo3.stage_callbacks(2, "val_loss")] == [
+        "ReduceLROnPlateau", "EarlyStopping"]
+
+    best = tmp_path / "best.weights.h5"
+    assert [type(c).__name__ for c in keras_yolo3.best_by_loss(best, "val_loss", None)] == [
+        "ModelCheckpoint"]
+    assert modern.best_by_loss(best, "val_loss", None) == []
+    assert (keras_yolo3.best_by_map(best), modern.best_by_map(best)) == (None, best)
+
+    first, second = keras.callbacks.History(), keras.callbacks.History()
+    assert keras_yolo3.averaged_weights([first, second], after=first) == [first, second]
+    swapped = modern.averaged_weights([first, second], after=first)
+    assert [type(c).__name__ for c in swapped] == ["History", "SwapEMAWeights", "History"]

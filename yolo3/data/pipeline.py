@@ -5,10 +5,9 @@ tuple of one array per head (B, grid_h, grid_w, anchors, 5 + classes) — see
 yolo3.data.targets — followed by the image's boxes (B, max_boxes, 4) as normalised
 [x, y, w, h] for the loss's ignore mask.
 
-Reading (yolo3.images.load_image: any mode, EXIF), augmentation
-(yolo3.data.augment for keras-yolo3's recipe, yolo3.data.mosaic for the modern one;
-OpenCV, which releases the GIL) and target building run in parallel map calls, and
-batches are prefetched so the model does not wait for data.
+Reading (yolo3.images.load_image: any mode, EXIF), augmentation (the recipe's policy,
+yolo3.data.policies; OpenCV, which releases the GIL) and target building run in parallel
+map calls, and batches are prefetched so the model does not wait for data.
 """
 
 from __future__ import annotations
@@ -19,8 +18,8 @@ import numpy as np
 import tensorflow as tf
 
 from yolo3.darknet import DarknetConfig
-from yolo3.data import augment, mosaic
 from yolo3.data.annotations import Annotation
+from yolo3.data.policies import KERAS_YOLO3, LETTERBOX, AugmentationPolicy
 from yolo3.data.targets import BEST_ANCHOR, Assignment, build_targets, head_grids, padded_boxes
 from yolo3.errors import YoloError
 from yolo3.images import load_image
@@ -48,20 +47,13 @@ def read_example(annotation: Annotation, input_hw: tuple[int, int]
 def example(annotation: Annotation, config: DarknetConfig, input_hw: tuple[int, int],
             rng: np.random.Generator | None, max_boxes: int = MAX_BOXES,
             grids: list[tuple[int, int]] | None = None, assignment: Assignment = BEST_ANCHOR,
-            mosaic_with: list[Annotation] | None = None, modern: bool = False):
-    """One training example as NumPy arrays; ``rng`` None means no augmentation (the
-    letterbox of inference). ``modern``: the modern recipe's augmentation, a mosaic with
-    the three images ``mosaic_with`` when given; else keras-yolo3's."""
-    image, boxes = read_example(annotation, input_hw)
-    if rng is None:
-        pixels, boxes = augment.plain(image, boxes, input_hw)
-    elif not modern:
-        pixels, boxes = augment.random(image, boxes, input_hw, rng)
-    elif mosaic_with:
-        pixels, boxes = mosaic.mosaic([(image, boxes)] + [read_example(a, input_hw)
-                                                          for a in mosaic_with], input_hw, rng)
-    else:
-        pixels, boxes = mosaic.single(image, boxes, input_hw, rng)
+            policy: AugmentationPolicy = KERAS_YOLO3, partners: list[Annotation] = ()):
+    """One training example as NumPy arrays, made by ``policy`` from ``annotation`` and
+    the images ``partners`` (as many as the policy asks for); ``rng`` None means no
+    augmentation (the letterbox of inference)."""
+    policy = policy if rng is not None else LETTERBOX
+    samples = [read_example(a, input_hw) for a in (annotation, *partners)]
+    pixels, boxes = policy.apply(samples, input_hw, rng)
     boxes = boxes[:max_boxes]
     return (pixels.astype(np.float32),
             *build_targets(boxes, config, input_hw, grids, assignment),
@@ -71,14 +63,13 @@ def example(annotation: Annotation, config: DarknetConfig, input_hw: tuple[int, 
 def make_dataset(annotations: list[Annotation], config: DarknetConfig,
                  input_hw: tuple[int, int], batch_size: int, training: bool, seed: int = 0,
                  first_epoch: int = 0, assignment: Assignment = BEST_ANCHOR,
-                 mosaic_until: int | None = None) -> tf.data.Dataset:
+                 policy: AugmentationPolicy = KERAS_YOLO3) -> tf.data.Dataset:
     """Batches of (images, targets).
 
     Training data is endless (give ``fit`` its steps per epoch): every epoch has its own
     order and augmentations, both derived from ``seed`` and the epoch number, so a run
     resumed at ``first_epoch`` sees what the uninterrupted run would have seen.
-    ``mosaic_until`` None: keras-yolo3's augmentation; a number: the modern recipe's,
-    mosaics in the epochs (0-based) before it, single images after.
+    ``policy``: how training examples are made and augmented (yolo3.data.policies).
     Validation data is one pass, letterboxed like inference, in file order.
     """
     if not annotations:
@@ -92,13 +83,15 @@ def make_dataset(annotations: list[Annotation], config: DarknetConfig,
 
     def load(index, epoch):
         i = int(index)
-        rng = np.random.default_rng([seed, int(epoch), i]) if training else None
-        partners = None
-        if training and mosaic_until is not None and epoch < mosaic_until:
-            partners = [Annotation(paths[p], boxes[p]) for p in rng.integers(0, count, 3)]
+        if not training:
+            return example(Annotation(paths[i], boxes[i]), config, input_hw, None,
+                           grids=grids, assignment=assignment, policy=LETTERBOX)
+        rng = np.random.default_rng([seed, int(epoch), i])
+        wanted = policy.partners(int(epoch))
+        partners = ([Annotation(paths[p], boxes[p]) for p in rng.integers(0, count, wanted)]
+                    if wanted else [])
         return example(Annotation(paths[i], boxes[i]), config, input_hw, rng, grids=grids,
-                       assignment=assignment, mosaic_with=partners,
-                       modern=mosaic_until is not None)
+                       assignment=assignment, policy=policy, partners=partners)
 
     out_types = [tf.float32] * (len(grids) + 2)
 

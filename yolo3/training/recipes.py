@@ -21,7 +21,9 @@ optimizer            AdamW, warm-up + cosine, weight   Adam; stage 2 at a tenth 
 ===================  ================================  ==================================
 
 Both keep upstream's two stages (``--frozen_epochs`` with ``--freeze_body`` when
-fine-tuning from ``--weights``).
+fine-tuning from ``--weights``). Each recipe is an object that carries its behaviour
+(:class:`Recipe` is keras-yolo3's, :class:`ModernRecipe` overrides it), so the run asks
+it rather than branching on its name.
 """
 
 from __future__ import annotations
@@ -38,40 +40,140 @@ MODERN, KERAS_YOLO3 = "modern", "keras-yolo3"
 NAMES = (MODERN, KERAS_YOLO3)
 OBJECTS_PER_IMAGE_PRIOR, CLASS_PRIOR = 8.0, 0.6
 MOSAIC_OFF_EPOCHS = 10  # the last epochs train on single images (at most a quarter)
+STAGE2_LR_FACTOR = 0.1  # keras-yolo3's stage 2 after a frozen stage
 
 
 @dataclass(frozen=True)
 class Recipe:
+    """A way to train, with its behaviour: what the run (yolo3.training.run) and the
+    pipeline ask it — the loss, the augmentation policy, each stage's optimizer, learning
+    rate and callbacks, and how the best epoch is kept. This class is keras-yolo3's recipe
+    (upstream's behaviour); :class:`ModernRecipe` overrides what it does its own way."""
+
     name: str
     assignment: Assignment
     scale_x_y: float | None  # written into the trained model's [yolo] sections
     bias_priors: bool
-    modern_augmentation: bool
-    scheduled: bool  # warm-up + cosine and averaged weights; else Adam and plateaus
 
     def loss(self):
         """(loss function, its term names)."""
-        if self.name == MODERN:
-            from yolo3.training.iou_loss import TERMS, iou_loss
-
-            return iou_loss, TERMS
         from yolo3.training.loss import TERMS, yolo_loss
 
         return yolo_loss, TERMS
 
     def mosaic_until(self, epochs: int) -> int | None:
         """The epoch (0-based) from which training images are single, not mosaics; None:
-        keras-yolo3's augmentation throughout."""
-        if not self.modern_augmentation:
-            return None
+        no mosaics."""
+        return None
+
+    def augmentation(self, epochs: int):
+        """The training examples' policy (yolo3.data.policies) for a run of ``epochs``.
+        (Imported here: the settings, and so the Azure driver, read this module and need
+        no OpenCV.)"""
+        from yolo3.data.policies import KERAS_YOLO3
+
+        return KERAS_YOLO3
+
+    def stage_rates(self, learning_rate: float, frozen_stage: int, start: int,
+                    resumed_rate: float | None) -> tuple[float, float]:
+        """The learning rate each stage starts at (stage 2 at a tenth after a frozen
+        stage), or where an interrupted run had brought it."""
+        stage2 = learning_rate * (STAGE2_LR_FACTOR if frozen_stage else 1.0)
+        if resumed_rate is not None and start >= frozen_stage:
+            stage2 = resumed_rate
+        return resumed_rate or learning_rate, stage2
+
+    def optimizer(self, learning_rate: float, first_step: int, run_steps: int,
+                  steps_per_epoch: int):
+        """(optimizer, learning-rate schedule or None, the rate in words) for a stage."""
+        import keras
+
+        return (keras.optimizers.Adam(learning_rate=learning_rate), None,
+                f"learning rate {learning_rate:.3g}")
+
+    def stage_callbacks(self, stage: int, monitor: str) -> list:
+        """Callbacks of stage ``stage`` (1 or 2) alone: plateau reductions and early
+        stopping in stage 2."""
+        if stage == 1:
+            return []
+        import keras
+
+        return [keras.callbacks.ReduceLROnPlateau(monitor=monitor, factor=0.1, patience=3,
+                                                  verbose=1),
+                keras.callbacks.EarlyStopping(monitor=monitor, min_delta=0, patience=10,
+                                              verbose=1)]
+
+    def best_by_loss(self, best_path, monitor: str, threshold: float | None) -> list:
+        """The callback that keeps the epoch of least ``monitor`` loss in ``best_path``
+        (none where the recipe keeps its best otherwise: :meth:`best_by_map`)."""
+        import keras
+
+        return [keras.callbacks.ModelCheckpoint(str(best_path), monitor=monitor,
+                                                save_best_only=True, save_weights_only=True,
+                                                initial_value_threshold=threshold)]
+
+    def best_by_map(self, best_path):
+        """Where the validation-mAP callback keeps the best epoch's weights, or None."""
+        return None
+
+    def averaged_weights(self, callbacks: list, after) -> list:
+        """``callbacks`` with what validation and saving of averaged weights need, placed
+        right ``after`` the given one (nothing for recipes without averages)."""
+        return callbacks
+
+
+@dataclass(frozen=True)
+class ModernRecipe(Recipe):
+    """The modern recipe's own behaviour (see the module doc's table)."""
+
+    def loss(self):
+        from yolo3.training.iou_loss import TERMS, iou_loss
+
+        return iou_loss, TERMS
+
+    def mosaic_until(self, epochs: int) -> int:
         return epochs - min(MOSAIC_OFF_EPOCHS, epochs // 4)
+
+    def augmentation(self, epochs: int):
+        from yolo3.data.policies import MosaicThenSingle
+
+        return MosaicThenSingle(self.mosaic_until(epochs))
+
+    def stage_rates(self, learning_rate, frozen_stage, start, resumed_rate):
+        return learning_rate, learning_rate  # one schedule across both stages
+
+    def optimizer(self, learning_rate, first_step, run_steps, steps_per_epoch):
+        from yolo3.training.schedule import WarmupCosine, modern_optimizer, warmup_steps
+
+        schedule = WarmupCosine(learning_rate, run_steps,
+                                warmup_steps(steps_per_epoch, run_steps), first_step=first_step)
+        return (modern_optimizer(schedule, run_steps), schedule,
+                f"learning rate {learning_rate:.3g} after {schedule.warmup_steps} warm-up "
+                "steps, cosine decay")
+
+    def stage_callbacks(self, stage, monitor):
+        return []
+
+    def best_by_loss(self, best_path, monitor, threshold):
+        # its loss is no yardstick across epochs (objectness aims at the IoU, which grows)
+        return []
+
+    def best_by_map(self, best_path):
+        return best_path
+
+    def averaged_weights(self, callbacks, after):
+        # validation and the best checkpoint see the averaged weights; the callback before
+        # it keeps the raw ones for resume (the averages are the optimizer's state)
+        import keras
+
+        at = callbacks.index(after) + 1
+        return [*callbacks[:at], keras.callbacks.SwapEMAWeights(swap_on_epoch=True),
+                *callbacks[at:]]
 
 
 RECIPES = {
-    MODERN: Recipe(MODERN, RATIO_AND_NEIGHBOURS, scale_x_y=2.0, bias_priors=True,
-                   modern_augmentation=True, scheduled=True),
-    KERAS_YOLO3: Recipe(KERAS_YOLO3, BEST_ANCHOR, scale_x_y=None, bias_priors=False,
-                        modern_augmentation=False, scheduled=False),
+    MODERN: ModernRecipe(MODERN, RATIO_AND_NEIGHBOURS, scale_x_y=2.0, bias_priors=True),
+    KERAS_YOLO3: Recipe(KERAS_YOLO3, BEST_ANCHOR, scale_x_y=None, bias_priors=False),
 }
 
 

@@ -2,10 +2,9 @@
 
 Stage 1 trains with part of the network frozen (pretrained layers keep their values while
 the fresh heads settle); stage 2 trains every layer. Both stages share one epoch count:
-``epochs`` in all, the first ``frozen_epochs`` frozen. How each stage trains is the
-recipe's (yolo3.training.recipes): the modern one follows one warm-up + cosine schedule
-across both stages and validates and saves the averaged weights; keras-yolo3's runs
-stage 2 at a tenth of the learning rate with plateau reductions and early stopping.
+``epochs`` in all, the first ``frozen_epochs`` frozen. How each stage trains — optimizer,
+schedule, learning rates, callbacks, which epoch is kept, augmentation — the run asks
+the recipe (yolo3.training.recipes).
 """
 
 from __future__ import annotations
@@ -35,8 +34,7 @@ from yolo3.training.outputs import (
     validation_metrics,
     write_outputs,
 )
-from yolo3.training.recipes import RECIPES, set_head_bias_priors
-from yolo3.training.schedule import WarmupCosine, modern_optimizer, warmup_steps
+from yolo3.training.recipes import RECIPES, Recipe, set_head_bias_priors
 from yolo3.training.settings import TrainSettings
 from yolo3.training.setup import (
     check_output_dir,
@@ -51,7 +49,6 @@ from yolo3.training.setup import (
 )
 from yolo3.training.trainer import YoloTrainer
 
-STAGE2_LR_FACTOR = 0.1
 BEST = "best.weights.h5"  # in checkpoints/: the weights the run keeps
 
 
@@ -65,6 +62,7 @@ class Prepared:
     anchors: np.ndarray
     config: DarknetConfig
     input_hw: tuple[int, int]
+    recipe: Recipe
 
 
 def train(settings: TrainSettings) -> dict:
@@ -111,18 +109,18 @@ def prepare_data(settings: TrainSettings) -> Prepared:
         raise YoloError("no training images with boxes")
     k = len(standard_config(settings.size).anchors)
     anchors = choose_anchors(settings, train_set, k)
-    config = model_config(settings.size, len(class_names), anchors,
-                          RECIPES[settings.recipe].scale_x_y)
+    recipe = RECIPES[settings.recipe]
+    config = model_config(settings.size, len(class_names), anchors, recipe.scale_x_y)
     settings.log(f"{len(train_set)} training and {len(val_set)} validation images, "
                  f"{len(class_names)} classes, {Path(STANDARD_CFGS[settings.size]).stem} at "
                  f"{settings.input_size}.")
     return Prepared(train_set, val_set, class_names, anchors, config,
-                    (settings.input_size, settings.input_size))
+                    (settings.input_size, settings.input_size), recipe)
 
 
 def build_trainer(settings: TrainSettings, data: Prepared, strategy, state: dict | None):
     """The model (pretrained layers loaded, or the checkpoint resumed) and its trainer."""
-    recipe = RECIPES[settings.recipe]
+    recipe = data.recipe
     with strategy.scope():
         body = build_model(data.config, data.input_hw, name="yolov3")
         if recipe.bias_priors:
@@ -148,13 +146,13 @@ class Stages:
 
         self.settings, self.data, self.body, self.trainer = settings, data, body, trainer
         self.strategy, self.state = strategy, state
-        self.recipe = RECIPES[settings.recipe]
+        self.recipe = data.recipe
         self.start = state["epoch"] if state else 0
         self.train_data = make_dataset(data.train_set, data.config, data.input_hw,
                                        settings.batch_size, training=True, seed=settings.seed,
                                        first_epoch=self.start,
                                        assignment=self.recipe.assignment,
-                                       mosaic_until=self.recipe.mosaic_until(settings.epochs))
+                                       policy=self.recipe.augmentation(settings.epochs))
         self.val_data = (make_dataset(data.val_set, data.config, data.input_hw,
                                       settings.batch_size, training=False)
                          if data.val_set else None)
@@ -177,17 +175,13 @@ class Stages:
                                                  append=self.start > 0)
         if self.state is None:
             (checkpoints / BEST).unlink(missing_ok=True)  # an overwritten run's
-        # keras-yolo3's recipe keeps the epoch of least validation loss; the modern one's
-        # loss is no yardstick across epochs (objectness aims at the IoU, which grows), so
-        # it keeps the epoch of best validation mAP (--map_every), else the last weights
-        best_loss = [] if self.recipe.scheduled else [keras.callbacks.ModelCheckpoint(
-            str(checkpoints / BEST), monitor=self.monitor, save_best_only=True,
-            save_weights_only=True, initial_value_threshold=self.saver.best)]
+        # the recipe keeps the epoch of least validation loss, or of best validation mAP
+        # (--map_every), else the last weights
+        best_loss = self.recipe.best_by_loss(checkpoints / BEST, self.monitor, self.saver.best)
         # the epoch's row is written before its resume state: a run stopped in between
         # repeats the epoch, and resume_logs drops the row it had already written
         return [self.guard, LearningRateLogger(), self.csv_log, self.saver, *best_loss,
-                *self._map_evaluator(out, checkpoints / BEST if self.recipe.scheduled
-                                     else None),
+                *self._map_evaluator(out, self.recipe.best_by_map(checkpoints / BEST)),
                 keras.callbacks.TensorBoard(str(out / "logs")),
                 self.reporter]
 
@@ -214,23 +208,13 @@ class Stages:
         if settings.frozen_epochs and not settings.weights:
             settings.log("No --weights: nothing pretrained to keep, so every layer trains "
                          "from epoch 1.")
-        if self.recipe.scheduled:
-            self.fit(self.start, frozen_stage, settings.learning_rate, settings.freeze_body,
-                     [])
-            self.fit(max(self.start, frozen_stage), settings.epochs, settings.learning_rate,
-                     0, [])
-        else:
-            resumed_lr = self.state["learning_rate"] if self.state else None
-            self.fit(self.start, frozen_stage, resumed_lr or settings.learning_rate,
-                     settings.freeze_body, [])
-            stage2_lr = settings.learning_rate * (STAGE2_LR_FACTOR if frozen_stage else 1.0)
-            if resumed_lr is not None and self.start >= frozen_stage:
-                stage2_lr = resumed_lr
-            self.fit(max(self.start, frozen_stage), settings.epochs, stage2_lr, 0, [
-                keras.callbacks.ReduceLROnPlateau(monitor=self.monitor, factor=0.1,
-                                                  patience=3, verbose=1),
-                keras.callbacks.EarlyStopping(monitor=self.monitor, min_delta=0, patience=10,
-                                              verbose=1)])
+        resumed_rate = self.state["learning_rate"] if self.state else None
+        stage1_rate, stage2_rate = self.recipe.stage_rates(settings.learning_rate, frozen_stage,
+                                                           self.start, resumed_rate)
+        self.fit(self.start, frozen_stage, stage1_rate, settings.freeze_body,
+                 self.recipe.stage_callbacks(1, self.monitor))
+        self.fit(max(self.start, frozen_stage), settings.epochs, stage2_rate, 0,
+                 self.recipe.stage_callbacks(2, self.monitor))
         if self.guard.tripped:
             raise YoloError(f"training diverged: the loss became NaN or infinite in epoch "
                             f"{self.guard.tripped}; no model written (try a lower "
@@ -239,32 +223,19 @@ class Stages:
     def fit(self, first: int, last: int, lr: float, freeze_body: int, extra: list) -> None:
         if first >= last or self.guard.tripped:
             return
-        schedule = None
         with self.strategy.scope():
             frozen, total = freeze(self.body, self.data.config, freeze_body)
-            if self.recipe.scheduled:
-                run_steps = self.settings.epochs * self.steps
-                schedule = WarmupCosine(lr, run_steps, warmup_steps(self.steps, run_steps),
-                                        first_step=first * self.steps)
-                optimizer = modern_optimizer(schedule, run_steps)
-            else:
-                optimizer = keras.optimizers.Adam(learning_rate=lr)
+            optimizer, schedule, rate = self.recipe.optimizer(
+                lr, first * self.steps, self.settings.epochs * self.steps, self.steps)
             self.trainer.compile(optimizer=optimizer)
             if self.state is not None and first == self.start:
                 step = self._resume_optimizer(first)
                 if schedule is not None and step:
                     schedule.first_step -= step  # the stage began that many steps ago
-        rate = (f"learning rate {lr:.3g} after {schedule.warmup_steps} warm-up steps, "
-                "cosine decay" if schedule else f"learning rate {lr:.3g}")
         self.settings.log(f"Epochs {first + 1}–{last}: {frozen} of {total} layers frozen, "
                           f"{rate} ({self.recipe.name} recipe).")
-        callbacks = self.callbacks + extra
-        if self.recipe.scheduled:
-            # validation and the best checkpoint see the averaged weights; the saver before
-            # it keeps the raw ones for resume (the averages are the optimizer's state).
-            # One per stage: each stage's optimizer keeps its own average.
-            at = callbacks.index(self.saver) + 1
-            callbacks.insert(at, keras.callbacks.SwapEMAWeights(swap_on_epoch=True))
+        # one per stage: each stage's optimizer keeps its own average
+        callbacks = self.recipe.averaged_weights(self.callbacks + extra, after=self.saver)
         result = self.trainer.fit(self.train_data, steps_per_epoch=self.steps,
                                   validation_data=self.val_data, initial_epoch=first,
                                   epochs=last, callbacks=callbacks, shuffle=False, verbose=2)
