@@ -79,4 +79,5 @@ def test_both_scripts_share_one_runtime_argument(script):
 
 
 def test_the_readme_table_is_the_table():
-    assert markdown_table() in (REPO / "README.md").read_text()
+    table = markdown_table()
+    assert table in (REPO / "README.md").read_text(), f"README.md's table should read:\n{table}"

@@ -5,7 +5,6 @@ from yolo3.darknet.cfg import (
     ACTIVATIONS,
     CFG_DIR,
     STANDARD_CFGS,
-    Section,
     load_cfg,
     parse_cfg,
     standard_config,
@@ -24,6 +23,7 @@ from yolo3.darknet.graph import (
     auto_name_counter,
     keras_name,
 )
+from yolo3.darknet.sections import Section
 from yolo3.darknet.weights import (
     ConvWeights,
     DarknetHeader,

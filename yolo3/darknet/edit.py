@@ -6,8 +6,9 @@ from __future__ import annotations
 import numpy as np
 
 from yolo3.classfiles import format_anchors
-from yolo3.darknet.cfg import Section, build_graph
+from yolo3.darknet.cfg import build_graph
 from yolo3.darknet.graph import DarknetConfig
+from yolo3.darknet.sections import Section
 from yolo3.errors import CfgError
 
 
