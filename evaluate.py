@@ -59,8 +59,8 @@ def parse_args(argv):
     parser.add_argument("--iou", type=fraction, default=defaults.iou,
                         help=f"NMS IoU (default {defaults.iou})")
     parser.add_argument("--model_image_size", "--model-image-size", type=image_size,
-                        help=f"network input (default {DEFAULT_INPUT_SIZE}; an exported "
-                             "model's own)")
+                        help="network input (default: the model's own — an export's, the "
+                             f"size a model was trained at, else {DEFAULT_INPUT_SIZE})")
     parser.add_argument("--batch_size", "--batch-size", type=int, default=8)
     add_runtime(parser, "--model_path")
     parser.add_argument("--image_root", "--image-root", type=Path,

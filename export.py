@@ -59,7 +59,8 @@ def parse_args(argv):
         f"{fmt.output_name()} ({fmt.label})" for fmt in EXPORTED))
     parser.add_argument("--format", choices=names, help="default: from the output's suffix")
     parser.add_argument("--input_size", "--input-size", type=image_size,
-                        help="network input, e.g. 416 or 320,608 (default 416)")
+                        help="network input, e.g. 416 or 320,608 (default: the size the "
+                             "model was trained at, else 416)")
     parser.add_argument("--raw", action="store_true",
                         help="only the raw head outputs, no decode or NMS")
     parser.add_argument("--opset", type=positive_int, default=None,
@@ -100,13 +101,12 @@ def parse_args(argv):
     return args
 
 
-def calibration_batches(path: Path, limit: int, input_size) -> list[tuple]:
+def calibration_batches(path: Path, limit: int, input_size: tuple[int, int]) -> list[tuple]:
     """Up to ``limit`` images of a training list, spread over it, letterboxed as inference
     letterboxes them: (uint8 (1, h, w, 3), letterbox (1, 6)) each."""
     import numpy as np
 
     from yolo3.data.annotations import read_lines
-    from yolo3.defaults import DEFAULT_INPUT_SIZE
     from yolo3.images import load_image
     from yolo3.inference.base import letterbox_batch
 
@@ -114,11 +114,10 @@ def calibration_batches(path: Path, limit: int, input_size) -> list[tuple]:
     if not lines:
         raise YoloError(f"{path} lists no images to calibrate with")
     picks = np.unique(np.linspace(0, len(lines) - 1, min(limit, len(lines))).astype(int))
-    size = input_size or (DEFAULT_INPUT_SIZE, DEFAULT_INPUT_SIZE)
     batches, unreadable = [], 0
     for index in picks:
         try:
-            batches.append(letterbox_batch([load_image(lines[index].path)], size))
+            batches.append(letterbox_batch([load_image(lines[index].path)], input_size))
         except YoloError:
             unreadable += 1
     if not batches:
@@ -138,16 +137,16 @@ def main(argv=None) -> int:
     if not args.format.suffixes and args.output.exists():
         raise YoloError(f"{args.output} already exists: choose another folder or remove it")
     check_writable(args.output)
-    calibration = (calibration_batches(args.calibration, args.calibration_images,
-                                       args.input_size) if args.quantize == INT8 else None)
-    quiet_tensorflow()
-    from yolo3.defaults import DEFAULT_INPUT_SIZE, NmsSettings
-    from yolo3.inference.detector import open_model
-
     if format_of(args.model).exported or args.model.is_dir():
         raise YoloError(f"{args.model} is already exported: export.py reads Keras models")
+    quiet_tensorflow()
+    from yolo3.defaults import NmsSettings
+    from yolo3.inference.detector import open_model, own_input_size
+
     loaded = open_model(args.model, args.anchors_path, args.classes_path)
-    size = args.input_size or (DEFAULT_INPUT_SIZE, DEFAULT_INPUT_SIZE)
+    size = args.input_size or own_input_size(loaded)  # the size it was trained at
+    calibration = (calibration_batches(args.calibration, args.calibration_images, size)
+                   if args.quantize == INT8 else None)
     options = ExportOptions(source=args.model.name, raw=args.raw, opset=args.opset,
                             quantize=args.quantize, calibration=calibration,
                             calibration_source=str(args.calibration))

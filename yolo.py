@@ -54,11 +54,11 @@ class YOLO:
             raise YoloError("score and iou must lie between 0 and 1")
         if int(self.gpu_num) < 0 or int(self.max_per_class) < 1:
             raise YoloError("gpu_num must be ≥ 0 and max_per_class ≥ 1")
-        from yolo3.inference.runtime import is_exported, open_detector
+        from yolo3.inference.runtime import open_detector
 
-        # an exported file has its own input size unless one is asked for
-        size = kwargs.get("model_image_size") if is_exported(self.model_path) else \
-            self.model_image_size
+        # a model runs at its own size unless one is asked for: an export's, or the one a
+        # Keras model was trained at (model_image_size's default for other files)
+        size = kwargs.get("model_image_size")
         self.detector = open_detector(
             self.model_path, tuple(size) if size else None,
             NmsSettings(self.score, self.iou, int(self.max_per_class), bool(self.class_agnostic)),

@@ -54,7 +54,9 @@ def parse_args(argv):
                         help=f"NMS IoU threshold (default {NmsSettings().iou})")
     parser.add_argument("--model_image_size", "--model-image-size", dest="model_image_size",
                         type=image_size,
-                        help=f"network input, e.g. 416 or 320,608 (default {DEFAULT_INPUT_SIZE})")
+                        help="network input, e.g. 416 or 320,608 (default: the model's own — "
+                             "an export's, the size a model was trained at, else "
+                             f"{DEFAULT_INPUT_SIZE})")
     parser.add_argument("--max_per_class", "--max-per-class", dest="max_per_class", type=int,
                         help=f"boxes kept per class (default {NmsSettings().max_per_class})")
     add_runtime(parser, "the model")

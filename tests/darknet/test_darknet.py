@@ -267,3 +267,10 @@ def test_weights_for_another_class_count_skip_only_the_heads(cfg_classes, file_c
     for index, values in match.convs.items():
         np.testing.assert_array_equal(values.kernel, file_weights[index].kernel)
         np.testing.assert_array_equal(values.biases, file_weights[index].biases)
+
+
+def test_with_classes_states_the_input_size():
+    config = with_classes(load_cfg(CFG / "yolov3-tiny.cfg"), 2, input_size=(160, 224))
+    assert config.input_size == (160, 224)
+    assert "height=160" in config.text and "width=224" in config.text
+    assert "width=416" not in config.text

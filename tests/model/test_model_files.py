@@ -120,3 +120,18 @@ def test_files_from_elsewhere_have_no_metadata(tmp_path, tiny):
     _, model, _ = tiny
     model.save(tmp_path / "plain.keras")
     assert read_metadata(tmp_path / "plain.keras") is None
+
+
+def test_the_training_size_round_trips_and_damaged_metadata_is_one_line(tmp_path, tiny):
+    from dataclasses import replace
+
+    from yolo3.model.files import METADATA_KEY
+
+    _, model, metadata = tiny
+    sized = replace(metadata, input_size=(160, 224))
+    save_model(model, tmp_path / "m.h5", sized, weights_only=True)
+    assert read_metadata(tmp_path / "m.h5").input_size == (160, 224)
+    with h5py.File(tmp_path / "m.h5", "a") as f:
+        f.attrs[METADATA_KEY] = sized.to_json().replace("[160, 224]", '"big"')
+    with pytest.raises(WeightsError, match="metadata is damaged"):
+        read_metadata(tmp_path / "m.h5")

@@ -98,6 +98,34 @@ def test_a_short_run_leaves_a_self_contained_model(tmp_path, shapes_export):
     assert isinstance(yolo.detect_image(__import__("PIL.Image").Image.open(SAMPLE)).size, tuple)
 
 
+def test_a_trained_model_knows_its_size(tmp_path, shapes_export, capfd):
+    """Trained at 128: the model file and its cfg say so, and every consumer runs it at
+    128 unless told otherwise — export.py's ONNX input, evaluate.py's detector
+    (open_detector), yolo_video.py's (YOLO); another size is allowed, with a note."""
+    from yolo import YOLO
+    from yolo3.inference.onnx_detector import OnnxDetector
+    from yolo3.inference.runtime import open_detector
+    from yolo3.model.files import read_metadata
+
+    out = tmp_path / "out"
+    train(smoke_settings(shapes_export, out, evaluate=False))
+    model = out / "trained_model.h5"
+    metadata = read_metadata(model)
+    assert metadata.input_size == (128, 128) and metadata.config().input_size == (128, 128)
+    assert "width=128" in metadata.cfg_text and "height=128" in metadata.cfg_text
+    assert open_detector(model).input_size == (128, 128)
+    assert YOLO(model_path=str(model)).model_image_size == (128, 128)
+    capfd.readouterr()
+    assert YOLO(model_path=str(model), model_image_size=(160, 160)).model_image_size == (160,
+                                                                                       160)
+    assert "was trained at 128x128; running it at 160x160" in capfd.readouterr().err
+    result = subprocess.run([sys.executable, "export.py", str(model), str(tmp_path / "m.onnx")],
+                            cwd=REPO, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr
+    assert "128x128" in result.stdout
+    assert OnnxDetector(tmp_path / "m.onnx").input_size == (128, 128)
+
+
 def test_yolov4_tiny_trains_letterboxed_and_detects(tmp_path, shapes_export):
     """--model_size v4-tiny: the YOLOv4-tiny network (route groups, its two heads) for
     these classes and k-means anchors, trained letterboxed, so the saved cfg says

@@ -151,13 +151,14 @@ def model_from_job(settings: DeploySettings, job_name: str, folder: Path, log=pr
     from yolo3.cli import quiet_tensorflow
 
     quiet_tensorflow()
-    from yolo3.defaults import DEFAULT_INPUT_SIZE, NmsSettings
+    from yolo3.defaults import NmsSettings
     from yolo3.export.onnx import export_onnx
-    from yolo3.inference.detector import open_model
+    from yolo3.inference.detector import open_model, own_input_size
 
     exported = folder / f"{job_name}.onnx"
-    export_onnx(open_model(found[0]), exported, (DEFAULT_INPUT_SIZE, DEFAULT_INPUT_SIZE),
-                NmsSettings(), source=f"job {job_name}: {found[0].name}")
+    loaded = open_model(found[0])
+    export_onnx(loaded, exported, own_input_size(loaded), NmsSettings(),
+                source=f"job {job_name}: {found[0].name}")  # at the size it was trained at
     log(f"Exported {found[0].name} to {exported.name}")
     return exported
 

@@ -16,9 +16,11 @@ def with_classes(config: DarknetConfig, num_classes: int,
                  anchors: np.ndarray | None = None,
                  masks: list[list[int]] | None = None,
                  scale_x_y: float | None = None,
-                 letter_box: bool | None = None) -> DarknetConfig:
+                 letter_box: bool | None = None,
+                 input_size: tuple[int, int] | None = None) -> DarknetConfig:
     """The same network for another class count (and optionally other anchors, masks,
-    every head's decode ``scale_x_y`` and how images meet the input, ``letter_box``).
+    every head's decode ``scale_x_y``, how images meet the input, ``letter_box``, and the
+    input size (height, width) [net] states, ``input_size``).
 
     The graph is rebuilt from the sections with ``classes`` (and ``anchors``/``num``,
     ``mask``) set in every [yolo] section and ``filters`` in the convolution before it;
@@ -37,10 +39,16 @@ def with_classes(config: DarknetConfig, num_classes: int,
         raise CfgError(f"masks {masks} do not fit the heads of {config.source}")
     net, sections = config.net, config.sections
     edits: dict[int, dict[str, str]] = {}  # section line → option edits
+    net_edit = {}
     if letter_box is not None:
+        net_edit["letter_box"] = str(int(letter_box))
+    if input_size is not None:
+        net_edit.update(height=str(int(input_size[0])), width=str(int(input_size[1])))
+    if net_edit:
         if not net.line:
-            raise CfgError(f"{config.source} has no [net] section to set letter_box in")
-        edits[net.line] = {"letter_box": str(int(letter_box))}
+            raise CfgError(f"{config.source} has no [net] section to set "
+                           f"{' and '.join(net_edit)} in")
+        edits[net.line] = net_edit
     for number, head in enumerate(config.heads):
         edits[sections[head.conv_index].line] = {
             "filters": str(len(head.mask) * (num_classes + 5))}

@@ -8,6 +8,7 @@ Each detection is a dict ``{"class_id": int, "class_name": str, "score": float,
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -43,6 +44,7 @@ class LoadedModel:
     model: keras.Model
     config: DarknetConfig
     class_names: list[str]
+    input_size: tuple[int, int] | None = None  # (height, width) it was trained at, if known
 
 
 def _standard_config(num_anchors: int) -> DarknetConfig:
@@ -90,16 +92,28 @@ def open_model(model_path: str | Path, anchors_path: str | Path | None = None,
                             f"({config.num_classes} names)")
         names = read_class_names(DEFAULT_CLASSES)
     _check_outputs(model, config, names, model_path)
-    return LoadedModel(model, config, names)
+    return LoadedModel(model, config, names,
+                       metadata.input_size if metadata is not None else None)
 
 
 def open_keras_detector(model_path: str | Path, input_size=None,
                         nms: NmsSettings | None = None, classes_path=None,
                         anchors_path=None) -> Detector:
     """The TensorFlow detector for a Keras model file (yolo3.formats' opener of Keras
-    files): :func:`open_model`, at ``input_size`` (None: the default)."""
+    files): :func:`open_model`, at ``input_size`` (None: :func:`own_input_size`); a size
+    other than the one the model was trained at is allowed, with a note on stderr."""
     loaded = open_model(model_path, anchors_path=anchors_path, classes_path=classes_path)
-    return Detector(loaded, input_size or (DEFAULT_INPUT_SIZE, DEFAULT_INPUT_SIZE), nms)
+    own = own_input_size(loaded)
+    if input_size is not None and loaded.input_size and tuple(input_size) != own:
+        print(f"note: {Path(model_path).name} was trained at {own[0]}x{own[1]}; running it "
+              f"at {input_size[0]}x{input_size[1]}", file=sys.stderr)
+    return Detector(loaded, tuple(input_size) if input_size else own, nms)
+
+
+def own_input_size(loaded: LoadedModel) -> tuple[int, int]:
+    """The size a model runs at unless told otherwise: the one it was trained at, else
+    the default (converted Darknet models, keras-yolo3's files)."""
+    return tuple(loaded.input_size or (DEFAULT_INPUT_SIZE, DEFAULT_INPUT_SIZE))
 
 
 def _check_outputs(model: keras.Model, config: DarknetConfig, names: list[str],

@@ -44,6 +44,7 @@ class ModelMetadata:
     cfg_text: str
     class_names: list[str] | None = None
     darknet_header: DarknetHeader | None = None
+    input_size: tuple[int, int] | None = None  # (height, width) it was trained at
 
     def config(self) -> DarknetConfig:
         return parse_cfg(self.cfg_text, "<cfg stored in the model>")
@@ -56,14 +57,17 @@ class ModelMetadata:
             "class_names": self.class_names,
             "darknet_header": None if header is None else [
                 header.major, header.minor, header.revision, header.seen],
+            "input_size": None if self.input_size is None else list(self.input_size),
         })
 
     @classmethod
     def from_json(cls, text: str) -> ModelMetadata:
         data = json.loads(text)
         header = data.get("darknet_header")
+        size = data.get("input_size")
         return cls(cfg_text=data["cfg"], class_names=data.get("class_names"),
-                   darknet_header=None if header is None else DarknetHeader(*header))
+                   darknet_header=None if header is None else DarknetHeader(*header),
+                   input_size=None if size is None else (int(size[0]), int(size[1])))
 
 
 def _is_keras_archive(path: Path) -> bool:
@@ -149,16 +153,21 @@ def read_metadata(path: str | Path) -> ModelMetadata | None:
             with zipfile.ZipFile(path) as zf:
                 if METADATA_MEMBER not in zf.namelist():
                     return None
-                return ModelMetadata.from_json(zf.read(METADATA_MEMBER).decode("utf-8"))
-        with h5py.File(path, "r") as f:
-            text = f.attrs.get(METADATA_KEY)
+                text = zf.read(METADATA_MEMBER)
+        else:
+            with h5py.File(path, "r") as f:
+                text = f.attrs.get(METADATA_KEY)
     except (OSError, zipfile.BadZipFile) as error:
         if isinstance(error, FileNotFoundError):
             raise
         raise WeightsError(f"{path}: not a Keras model file ({error})") from None
     if text is None:
         return None
-    return ModelMetadata.from_json(text.decode() if isinstance(text, bytes) else text)
+    try:
+        return ModelMetadata.from_json(text.decode("utf-8") if isinstance(text, bytes)
+                                       else text)
+    except (ValueError, KeyError, TypeError, IndexError, AttributeError):
+        raise WeightsError(f"{path}: its {METADATA_MEMBER} metadata is damaged") from None
 
 
 def is_full_model(path: str | Path) -> bool:

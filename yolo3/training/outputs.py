@@ -65,7 +65,8 @@ def write_outputs(out: Path, body, config, class_names, anchors, train_set, val_
     from yolo3.model.files import ModelMetadata, save_model
 
     model_path = out / "trained_model.h5"
-    save_model(body, model_path, ModelMetadata(config.text, class_names))
+    save_model(body, model_path, ModelMetadata(config.text, class_names,
+                                                input_size=tuple(config.input_size)))
     write_text_atomic(out / "custom_anchors.txt", format_anchors(config.anchors))
     write_text_atomic(out / "classes.txt", "".join(f"{n}\n" for n in class_names))
     write_lines(out / "train_list.txt", train_set)

@@ -110,12 +110,13 @@ def prepare_data(settings: TrainSettings) -> Prepared:
     k = len(standard_config(settings.size).anchors)
     anchors = choose_anchors(settings, train_set, k)
     recipe = RECIPES[settings.recipe]
-    config = model_config(settings.size, len(class_names), anchors, recipe.scale_x_y)
+    input_hw = (settings.input_size, settings.input_size)
+    config = model_config(settings.size, len(class_names), anchors, recipe.scale_x_y,
+                          input_hw)
     settings.log(f"{len(train_set)} training and {len(val_set)} validation images, "
                  f"{len(class_names)} classes, {Path(STANDARD_CFGS[settings.size]).stem} at "
                  f"{settings.input_size}.")
-    return Prepared(train_set, val_set, class_names, anchors, config,
-                    (settings.input_size, settings.input_size), recipe)
+    return Prepared(train_set, val_set, class_names, anchors, config, input_hw, recipe)
 
 
 def build_trainer(settings: TrainSettings, data: Prepared, strategy, state: dict | None):

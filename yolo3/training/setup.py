@@ -111,10 +111,12 @@ def partition_masks(num_anchors: int, num_heads: int) -> list[list[int]]:
 
 
 def model_config(size: str, num_classes: int, anchors: np.ndarray,
-                 scale_x_y: float | None = None) -> DarknetConfig:
+                 scale_x_y: float | None = None,
+                 input_size: tuple[int, int] | None = None) -> DarknetConfig:
     """The cfg of the model to train: the standard network for these classes and anchors
     (and the recipe's decode ``scale_x_y``, when it sets one), letterboxed as training
-    feeds it (YOLOv4 cfgs say letter_box=0, as Darknet trains them).
+    feeds it (YOLOv4 cfgs say letter_box=0, as Darknet trains them), at the training
+    ``input_size`` (height, width) when given, so the model file states its own size.
 
     Masks are re-partitioned (keras-yolo3's tiny masks 3,4,5 / 1,2,3 never train anchor 0;
     that only suits Darknet's own tiny anchors).
@@ -128,7 +130,7 @@ def model_config(size: str, num_classes: int, anchors: np.ndarray,
     order = np.argsort(anchors.prod(axis=1), kind="stable")
     return with_classes(base, num_classes, anchors[order],
                         masks=partition_masks(len(anchors), len(base.heads)),
-                        scale_x_y=scale_x_y, letter_box=True)
+                        scale_x_y=scale_x_y, letter_box=True, input_size=input_size)
 
 
 def choose_anchors(settings: TrainSettings, train: list[Annotation], k: int) -> np.ndarray:
