@@ -55,3 +55,23 @@ def test_inference_only_setting_waits_for_a_fresh_process(monkeypatch):
     inference_only_process()
     import os
     assert "TF_ONEDNN_ASSUME_FROZEN_WEIGHTS" not in os.environ
+
+
+def test_every_long_flag_takes_underscores_or_hyphens():
+    parser = ArgumentParser(prog="prog")
+    parser.add_argument("--output_dir")
+    parser.add_argument("--model-name")
+    parser.add_argument("rest", nargs="*")
+    args = parser.parse_args(["--output-dir", "a", "--model_name=b", "--", "--output-dir"])
+    assert (args.output_dir, args.model_name, args.rest) == ("a", "b", ["--output-dir"])
+    assert parser.parse_args(["--output_dir=c", "--model-name", "d"]).output_dir == "c"
+
+
+def test_unknown_flags_stay_one_line(capsys):
+    parser = ArgumentParser(prog="prog")
+    parser.add_argument("--output_dir")
+    with pytest.raises(SystemExit) as stop:
+        parser.parse_args(["--outputdir", "x"])
+    assert stop.value.code == 2
+    assert capsys.readouterr().err == ("prog: error: unrecognized arguments: --outputdir x "
+                                       "(see --help)\n")

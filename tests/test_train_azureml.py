@@ -57,3 +57,29 @@ def test_bad_data_folder_is_one_line(tmp_path):
     assert result.returncode == 1
     missing = tmp_path / "missing"
     assert result.stderr.strip() == f"train_azureml.py: error: {missing}: no such folder"
+
+
+def load_script(relative: str):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(relative.replace("/", "_")[:-3],
+                                                  REPO / relative)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_every_script_takes_both_spellings_and_training_takes_classes_path(tmp_path):
+    """--output-dir (declared --output_dir), --model_name (declared --model-name),
+    --data_dir (declared --data-dir), and training's --classes_path beside --class_path."""
+    train = load_script("project/train_azureml.py").parse_args(
+        ["--output-dir", str(tmp_path), "--classes_path", "c.txt", "--input-size", "320"])
+    assert (str(train.output_dir), str(train.class_path), train.input_size) == (
+        str(tmp_path), "c.txt", 320)
+    assert str(load_script("project/train_azureml.py").parse_args(
+        ["--class-path", "d.txt"]).class_path) == "d.txt"
+    deploy = load_script("deploy_to_azureml.py").parse_args(
+        ["--dry-run", "--model_name", "mine", "--model", "m.onnx"])
+    assert deploy.model_name == "mine"
+    driver = load_script("azureml_driver.py").parse_args(["--dry-run", "--data_dir", "d"])
+    assert driver.data_dir == "d"

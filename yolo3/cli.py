@@ -148,10 +148,29 @@ def positive_float(text: str) -> float:
 
 
 class ArgumentParser(argparse.ArgumentParser):
-    """argparse that reports a usage mistake in one line and exits with status 2."""
+    """argparse that reports a usage mistake in one line and exits with status 2, and
+    takes every long flag spelled with underscores or hyphens (``--output_dir`` and
+    ``--output-dir``), whichever way the script declares it."""
 
     def error(self, message: str):  # type: ignore[override]
         self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+    def parse_known_args(self, args=None, namespace=None):
+        args = sys.argv[1:] if args is None else list(args)
+        end = args.index("--") if "--" in args else len(args)
+        spelled = [self._declared_spelling(a) for a in args[:end]] + args[end:]
+        return super().parse_known_args(spelled, namespace)
+
+    def _declared_spelling(self, arg: str) -> str:
+        if not arg.startswith("--") or not isinstance(arg, str):
+            return arg
+        flag, equals, value = arg.partition("=")
+        if flag in self._option_string_actions:
+            return arg
+        for other in ("--" + flag[2:].replace("_", "-"), "--" + flag[2:].replace("-", "_")):
+            if other in self._option_string_actions:
+                return other + equals + value
+        return arg
 
 
 def image_size(text: str) -> tuple[int, int]:

@@ -24,16 +24,18 @@ WHEN_SET = "when set"  # forwarded when it differs from its default
 
 
 def setting(default: Any, help: str, *, parse=None, choices=None, forward: str | None = None,
-            driver_flag: str | None = None, cli: str | None = None):
+            driver_flag: str | None = None, cli: str | None = None,
+            aliases: tuple[str, ...] = ()):
     """A dataclass field carrying its command-line and Azure facts.
 
     ``parse``: the argparse type; ``cli``: the flag when it is not ``--<name>`` (or
     ``"store_true"`` / ``"store_false:--flag"`` for switches); ``driver_flag``: the
-    upstream spelling azureml_driver.py also accepts (``--bs``, ``--lr``, ...).
+    upstream spelling azureml_driver.py also accepts (``--bs``, ``--lr``, ...);
+    ``aliases``: other names the training script accepts (the other scripts' spelling).
     """
     return field(default=default, metadata={
         "help": help, "parse": parse, "choices": choices, "forward": forward,
-        "driver_flag": driver_flag, "cli": cli})
+        "driver_flag": driver_flag, "cli": cli, "aliases": aliases})
 
 
 @dataclass
@@ -50,7 +52,8 @@ class TrainSettings:
                             forward=ALWAYS, driver_flag="--data-dir")
     class_path: Path | None = setting(None, "class names (default: discovered from the "
                                       "export)", parse=Path, forward=WHEN_SET,
-                                      driver_flag="--class-path")
+                                      driver_flag="--class-path",
+                                      aliases=("--classes_path",))
     anchors_path: Path | None = setting(None, "anchors to use instead of k-means", parse=Path,
                                         forward=WHEN_SET)
     num_clusters: int = setting(9, "anchors: 9 YOLOv3, 6 tiny (default 9)", parse=int,
@@ -179,7 +182,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
             parser.add_argument(cli.split(":", 1)[1], dest=f.name, action="store_false",
                                 help=meta["help"])
         else:
-            parser.add_argument(f"--{f.name}", type=meta["parse"] or str, default=f.default,
+            parser.add_argument(f"--{f.name}", *meta["aliases"], dest=f.name,
+                                type=meta["parse"] or str, default=f.default,
                                 choices=meta["choices"], help=meta["help"])
 
 
