@@ -98,6 +98,36 @@ def test_a_short_run_leaves_a_self_contained_model(tmp_path, shapes_export):
     assert isinstance(yolo.detect_image(__import__("PIL.Image").Image.open(SAMPLE)).size, tuple)
 
 
+def test_the_exports_own_split_is_kept(tmp_path, shapes_export):
+    """An export that states its split (ImageSets train/val): the run validates on exactly
+    its val images and trains on none of them, whatever --val_split says."""
+    from yolo3.data.annotations import read_lines
+    from yolo3.data.voc import convert_export
+
+    per_set, _, _ = convert_export(shapes_export / "data", ["train", "val"], None,
+                                   progress=False)
+    stated = {a.path for a in per_set["val"]}
+    assert 0 < len(stated) < len(per_set["train"])
+    out, lines = tmp_path / "out", []
+    train(smoke_settings(shapes_export, out, val_split=0.5, evaluate=False,
+                         log=lines.append))
+    trained_on = {a.path for a in read_lines(out / "train_list.txt")}
+    assert {a.path for a in read_lines(out / "val_list.txt")} == stated
+    assert not trained_on & stated and trained_on == {a.path for a in per_set["train"]}
+    assert any(line.startswith("The export states its split: 32 training and 8 "
+                               "validation images") for line in lines)
+
+
+def test_an_image_listed_for_both_sets_is_only_validated_on():
+    from yolo3.training.setup import split_as_stated
+
+    items = [Annotation(f"{i}.jpg", np.zeros((0, 5))) for i in range(5)]
+    train_set, val_set = split_as_stated(items, {"1.jpg", "3.jpg"}, 0.2, 0, lambda *a: None)
+    assert [a.path for a in train_set] == ["0.jpg", "2.jpg", "4.jpg"]
+    assert [a.path for a in val_set] == ["1.jpg", "3.jpg"]
+    assert split_as_stated(items, None, 0.2, 1, print) == split(items, 0.2, 1)
+
+
 def test_a_trained_model_knows_its_size(tmp_path, shapes_export, capfd):
     """Trained at 128: the model file and its cfg say so, and every consumer runs it at
     128 unless told otherwise — export.py's ONNX input, evaluate.py's detector

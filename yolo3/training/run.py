@@ -45,7 +45,7 @@ from yolo3.training.setup import (
     load_pretrained,
     model_config,
     readable,
-    split,
+    split_as_stated,
 )
 from yolo3.training.trainer import YoloTrainer
 
@@ -100,11 +100,12 @@ def checked(settings: TrainSettings) -> TrainSettings:
 
 def prepare_data(settings: TrainSettings) -> Prepared:
     """Read, check and split the data; anchors and the model's cfg for it."""
-    annotations, class_names = gather_annotations(settings)
+    annotations, class_names, stated_val = gather_annotations(settings)
     check_boxes(annotations, len(class_names),
                 str(settings.annotation_file or Path(settings.data_path) / settings.data_dir))
     annotations = readable(annotations, settings.log)
-    train_set, val_set = split(annotations, settings.val_split, settings.seed)
+    train_set, val_set = split_as_stated(annotations, stated_val, settings.val_split,
+                                         settings.seed, settings.log)
     if not train_set or not any(len(a.boxes) for a in train_set):
         raise YoloError("no training images with boxes")
     k = len(standard_config(settings.size).anchors)

@@ -18,13 +18,15 @@ from yolo3.errors import YoloError
 from yolo3.training.settings import TrainSettings
 
 
-def gather_annotations(settings: TrainSettings) -> tuple[list[Annotation], list[str]]:
-    """All annotated images and the class names, from a training list or a VOC export."""
+def gather_annotations(settings: TrainSettings
+                       ) -> tuple[list[Annotation], list[str], set[str] | None]:
+    """All annotated images, the class names, and the paths of the validation images when
+    the data states its own split (an export's ImageSets val set), else None."""
     given = read_class_names(settings.class_path) if settings.class_path else None
     if settings.annotation_file:
         if given is None:
             raise YoloError("--annotation_file needs --class_path (the class names)")
-        return read_lines(settings.annotation_file), given
+        return read_lines(settings.annotation_file), given, None
     from yolo3.data.voc import convert_export
 
     export = Path(settings.data_path) / settings.data_dir
@@ -34,7 +36,23 @@ def gather_annotations(settings: TrainSettings) -> tuple[list[Annotation], list[
     merged = list({a.path: a for lines in per_set.values() for a in lines}.values())
     if not merged:
         raise YoloError(f"no annotated images in {export}")
-    return merged, classes
+    stated = {a.path for a in per_set.get("val", [])}
+    return merged, classes, stated or None
+
+
+def split_as_stated(annotations: list[Annotation], stated_val: set[str] | None,
+                    val_split: float, seed: int, log=print
+                    ) -> tuple[list[Annotation], list[Annotation]]:
+    """(train, validation): the data's own split where it states one — an image listed
+    for validation is never trained on, even when the export lists it for training too —
+    else :func:`split`'s seeded re-split."""
+    if stated_val is None:
+        return split(annotations, val_split, seed)
+    val = [a for a in annotations if a.path in stated_val]
+    train = [a for a in annotations if a.path not in stated_val]
+    log(f"The export states its split: {len(train)} training and {len(val)} validation "
+        "images (--val_split applies to data without one).")
+    return train, val
 
 
 def readable(annotations: list[Annotation], log=print) -> list[Annotation]:
