@@ -131,6 +131,21 @@ def labelimg(root: Path) -> Path:
     return root
 
 
+def public_set(root: Path) -> Path:
+    """A public set's own layout (seen in datitran/raccoon_dataset): ``images/`` beside
+    ``annotations/`` (LabelImg XML whose ``<path>`` is the labeller's disk) and the set's
+    split as ``train.txt`` / ``test.txt`` of ids beside them."""
+    for number, box in ((1, (5, 6, 50, 60)), (2, (10, 10, 90, 70)), (3, (1, 2, 30, 40))):
+        text = voc_xml(f"raccoon-{number}.jpg", [("raccoon", box)])
+        text = text.replace("<annotation>", "<annotation>\n  <path>/Users/someone/Desktop/"
+                                            f"raccoon/images/raccoon-{number}.jpg</path>")
+        _write(root / "annotations" / f"raccoon-{number}.xml", text)
+        image(root / "images" / f"raccoon-{number}.jpg", (100, 80))
+    _write(root / "train.txt", "raccoon-1\nraccoon-3\n")
+    _write(root / "test.txt", "raccoon-2\n")
+    return root
+
+
 def spaced_class(root: Path) -> Path:
     """A class name with a space (seen in shadow17t/Object-Tagging-PascalVOC-export: its
     image-set file is ``ImageSets/Main/other vehicles_train.txt``)."""

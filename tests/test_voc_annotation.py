@@ -71,3 +71,13 @@ def test_coco_json(tmp_path):
 def test_missing_data_dir(tmp_path):
     result = run_script("voc_annotation.py", "--data_dir", str(tmp_path / "nope"))
     assert result.returncode == 1 and "no such folder" in result.stderr
+
+
+def test_a_public_sets_own_layout_as_it_is(tmp_path):
+    """images/ + annotations/ + train.txt (datitran/raccoon_dataset's layout): the set's
+    own training images, nothing to move or rename."""
+    check_lists_and_discovered_classes(
+        exports.public_set(tmp_path / "raccoon"), tmp_path / "project",
+        ["train: 2 images (0 without objects), 2 boxes → {out}/train_list.txt",
+         "val: not in the export, no list written",
+         "Classes: 1 discovered, written to {out}/classes.txt"], "raccoon\n", 2)

@@ -194,3 +194,23 @@ def test_coco_json(tmp_path):
     assert (tmp_path / "classes.txt").read_text() == "a\nb\nc\n"
     assert (tmp_path / "val_list.txt").read_text().endswith("b.jpg 0,0,1,2,0\n")
     assert "Note: 1 crowd regions dropped" in result.stdout
+
+
+RACCOON = Path(__file__).resolve().parents[3] / "shared" / "datasets" / "raccoon"
+
+
+@pytest.mark.skipif(not RACCOON.is_dir(),
+                    reason="../shared/datasets/raccoon is absent (the opt-in real-photo set)")
+def test_the_raccoon_set_as_it_is(tmp_path):
+    """200 real photos in images/ beside annotations/ (LabelImg XML whose <path> is the
+    labeller's disk), split by train.txt/test.txt: voc_annotation.py lists the 160
+    training photos (the 40 test photos only when asked for)."""
+    result = run_script("voc_annotation.py", "--data_dir", str(RACCOON), "--out_dir",
+                        str(tmp_path), "--sets", "train", "test", "--quiet")
+    assert result.returncode == 0, result.stderr
+    train = {Path(line.split()[0]).name for line in
+             (tmp_path / "train_list.txt").read_text().splitlines()}
+    test = {Path(line.split()[0]).name for line in
+            (tmp_path / "test_list.txt").read_text().splitlines()}
+    assert (len(train), len(test), train & test) == (160, 40, set())
+    assert (tmp_path / "classes.txt").read_text() == "raccoon\n"

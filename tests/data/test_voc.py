@@ -182,3 +182,17 @@ def test_missing_folder(tmp_path):
     (tmp_path / "empty").mkdir()
     with pytest.raises(YoloError, match="no Annotations/ folder and no .xml files"):
         convert_export(tmp_path / "empty", ["train"], None)
+
+
+def test_a_public_sets_own_layout(tmp_path):
+    """images/ beside annotations/, <path> on the labeller's disk, train.txt/test.txt: the
+    set's own split; the annotations folder given itself finds the sibling images."""
+    root = exports.public_set(tmp_path / "raccoon")
+    per_set, classes, report = convert_export(root, ["train", "val", "test"], None)
+    assert classes == ["raccoon"] and not report.lines()
+    assert [Path(a.path).name for a in per_set["train"]] == ["raccoon-1.jpg", "raccoon-3.jpg"]
+    assert [Path(a.path).name for a in per_set["test"]] == ["raccoon-2.jpg"]
+    assert "val" not in per_set
+    assert all(Path(a.path).parent == root / "images" for a in per_set["train"])
+    whole, _, report = convert_export(root / "annotations", ["train"], None)
+    assert len(whole["train"]) == 3 and not report.lines()

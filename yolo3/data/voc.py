@@ -140,22 +140,43 @@ class Export:
     sets: dict[str, list[str]]  # set name → ids (None-free, de-duplicated)
 
 
+# the folder names exports and public sets use, the Pascal VOC spelling first
+ANNOTATION_FOLDERS = ("Annotations", "annotations", "annots", "Annots")
+IMAGE_FOLDERS = ("JPEGImages", "images", "Images", "imgs")
+
+
+def _child(folder: Path, names: tuple[str, ...]) -> Path | None:
+    return next((folder / name for name in names if (folder / name).is_dir()), None)
+
+
 def locate_export(data_dir: Path, sets: list[str], report: Report) -> Export:
+    """Where an export's XMLs, images and image sets are. Layouts: VOCdevkit and VoTT
+    (``Annotations/``, ``JPEGImages/``, ``ImageSets/Main/``); public sets' ``annotations/``
+    beside ``images/`` (image sets as ``<set>.txt`` beside them, if any); LabelImg's XMLs
+    beside their images, or an annotations folder given itself with its images in a
+    sibling folder."""
     if not data_dir.is_dir():
         raise YoloError(f"{data_dir}: no such folder")
-    annotations = data_dir / "Annotations"
-    if not annotations.is_dir():  # LabelImg: XMLs beside the images
+    annotations = _child(data_dir, ANNOTATION_FOLDERS)
+    if annotations is None:
         stems = sorted(p.stem for p in data_dir.glob("*.xml"))
         if not stems:
-            raise YoloError(f"{data_dir}: no Annotations/ folder and no .xml files")
-        return Export("folder", data_dir, ImageFolder(data_dir), {sets[0]: stems})
-    images = ImageFolder(data_dir / "JPEGImages")
+            raise YoloError(f"{data_dir}: no Annotations/ folder and no .xml files (nor an "
+                            "annotations/ folder beside images/)")
+        beside = ImageFolder(data_dir)
+        sibling = _child(data_dir.parent, IMAGE_FOLDERS)
+        images = beside if beside.names or sibling is None else ImageFolder(sibling)
+        return Export("folder", data_dir, images, {sets[0]: stems})
+    images = ImageFolder(_child(data_dir, IMAGE_FOLDERS) or data_dir / "JPEGImages")
     main = data_dir / "ImageSets" / "Main"
     found: dict[str, list[str]] = {}
-    kind = "vocdevkit"
+    kind = "vocdevkit" if main.is_dir() else "folder"
     for name in sets:
-        files = [main / f"{name}.txt"] if (main / f"{name}.txt").is_file() else sorted(
-            main.glob(f"*_{name}.txt"))
+        if main.is_dir():
+            files = [main / f"{name}.txt"] if (main / f"{name}.txt").is_file() else sorted(
+                main.glob(f"*_{name}.txt"))
+        else:  # a public set's own split files beside its folders
+            files = [data_dir / f"{name}.txt"] if (data_dir / f"{name}.txt").is_file() else []
         if files and files[0].name != f"{name}.txt":
             kind = "vott"
         ids = [i for f in files for i in read_image_set(f)]
