@@ -162,7 +162,7 @@ class ArgumentParser(argparse.ArgumentParser):
         return super().parse_known_args(spelled, namespace)
 
     def _declared_spelling(self, arg: str) -> str:
-        if not arg.startswith("--") or not isinstance(arg, str):
+        if not arg.startswith("--"):
             return arg
         flag, equals, value = arg.partition("=")
         if flag in self._option_string_actions:

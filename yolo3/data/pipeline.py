@@ -85,7 +85,7 @@ def make_dataset(annotations: list[Annotation], config: DarknetConfig,
         i = int(index)
         if not training:
             return example(Annotation(paths[i], boxes[i]), config, input_hw, None,
-                           grids=grids, assignment=assignment, policy=LETTERBOX)
+                           grids=grids, assignment=assignment)  # no rng: the letterbox
         rng = np.random.default_rng([seed, int(epoch), i])
         wanted = policy.partners(int(epoch))
         partners = ([Annotation(paths[p], boxes[p]) for p in rng.integers(0, count, wanted)]

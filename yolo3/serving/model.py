@@ -29,15 +29,16 @@ def find_model(model_dir: Path, name: str | None = None) -> Path:
         if not matches:
             raise YoloError(f"no file {name} under the model folder ({MODEL_FILE_VARIABLE})")
         return matches[0]
+    paths = list(model_dir.rglob("*"))  # one walk of the folder for every format
     for fmt in SERVED:
-        found = sorted({_candidate(p, fmt) for p in model_dir.rglob("*")} - {None})
+        found = sorted({_candidate(p, fmt) for p in paths} - {None})
         if len(found) == 1:
             return found[0]
         if len(found) > 1:
             kind = fmt.suffixes[0] + " files" if fmt.suffixes else f"{fmt.label} folders"
             raise YoloError(f"{len(found)} {kind} under the model folder: name one with "
                             f"{MODEL_FILE_VARIABLE}")
-    keras = [p.name for p in model_dir.rglob("*") if p.suffix in KERAS.suffixes]
+    keras = [p.name for p in paths if p.suffix in KERAS.suffixes]
     hint = (f" (found {keras[0]}: export it with export.py, the served runtime has no "
             "TensorFlow)") if keras else ""
     kinds = [fmt.suffixes[0] if fmt.suffixes else fmt.label for fmt in SERVED]
