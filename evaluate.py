@@ -92,6 +92,7 @@ def main(argv=None) -> int:
     if not annotations:
         raise YoloError(f"{args.annot_file}: no images listed")
     check_writable(args.output_dir / "metrics.json")
+    from yolo3.evaluation.plots import plot_prediction_sample
     from yolo3.evaluation.report import (
         EVAL_NMS,
         detect_annotations,
@@ -99,6 +100,7 @@ def main(argv=None) -> int:
         format_table,
         match_paths,
         read_detections_json,
+        trained_on_among,
         write_report,
     )
 
@@ -126,14 +128,23 @@ def main(argv=None) -> int:
                                          "see --image_root)"))
         skipped = set(unreadable)
         annotations = [a for a in annotations if a.path not in skipped]
+        seen = trained_on_among(args.model_path, annotations)
+        if seen:
+            print(f"note: the model was trained on {seen} of these {len(annotations)} images: "
+                  "its scores on them show what it learnt, not how it does on new photos "
+                  "(evaluate on the run's val_list.txt)", file=sys.stderr)
     else:
         detections = match_paths(annotations, read_detections_json(args.detections),
                                  args.image_root,
                                  log=lambda message: print(message, file=sys.stderr))
     metrics, voc = evaluate(annotations, detections, class_names, args.score)
     write_report(metrics, voc, class_names, args.output_dir)
+    drawn = plot_prediction_sample(annotations, detections, class_names,
+                                   args.output_dir / "predictions.png", args.score)
     print(format_table(metrics))
-    print(f"Wrote {args.output_dir / 'metrics.json'} and {len(voc.curves)} PR curves.")
+    print(f"Wrote {args.output_dir / 'metrics.json'}, {len(voc.curves)} PR curves, "
+          "confidence_curves.png, confusion_matrix.png"
+          + (f" and predictions.png ({drawn} images)." if drawn else "."))
     return 0
 
 

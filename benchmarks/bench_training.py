@@ -18,9 +18,14 @@
 4. With --v4-tiny: YOLOv4-tiny and YOLOv3-tiny (--model_size v4-tiny / tiny, the modern
    recipe, k-means anchors) from scratch on the same set, as in 3. Prints both mAP@0.5
    curves, seconds per epoch and the ratio of the best mAPs. Target: v4-tiny ≥ v3-tiny.
+5. With --report: the costs of the training report with default flags — the per-epoch
+   validation pass (precision, recall, mAP) against the epoch's time, target ≤ 15 %; the
+   resume state (checkpoints/last.weights.h5 + optimizer.npz) against the trained model
+   file, target ≤ 4.5× — on the synthetic set and, when present, the raccoon photos'
+   training split.
 
 Run from the repository root:
-    python benchmarks/bench_training.py [--map] [--compare] [--v4-tiny]
+    python benchmarks/bench_training.py [--map] [--compare] [--v4-tiny] [--report [--keep DIR]]
 """
 
 from __future__ import annotations
@@ -84,12 +89,52 @@ def train_run(data_root: Path, out: Path, recipe: str, epochs: int, weights: Pat
     start = time.perf_counter()
     subprocess.run(command, check=True, stdout=subprocess.DEVNULL, cwd=REPO)
     wall = time.perf_counter() - start
-    with open(out / "map_log.csv", newline="") as f:
-        maps = {int(row["epoch"]): float(row["voc_map50"]) for row in csv.DictReader(f)}
-    with open(out / "training_log.csv", newline="") as f:
-        seconds = [float(row["epoch_seconds"]) for row in csv.DictReader(f)]
-    assert len(seconds) == epochs, "training_log.csv must hold every epoch"
+    with open(out / "results.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    maps = {int(row["epoch"]): float(row["mAP50"]) for row in rows if row["mAP50"]}
+    seconds = [float(row["seconds"]) for row in rows]
+    assert len(seconds) == epochs, "results.csv must hold every epoch"
     return {"maps": maps, "epoch_seconds": statistics.mean(seconds), "wall": wall}
+
+
+RACCOON = REPO.parent / "shared" / "datasets" / "raccoon"
+
+
+def report_costs(root: Path, keep: Path | None, epochs: int = 6) -> bool:
+    """The training report's costs with the default flags (a mAP pass every epoch): the
+    validation pass's seconds against the epoch's (median over epochs after the first,
+    which traces the graphs), and the resume state's size against the trained model's.
+    On the synthetic set (300 train, 75 validation images, tiny at 256, batch 16) and,
+    when ../shared is beside the checkout, the raccoon photos' training split (160: 128
+    trained on, 32 validated on; its test images are never touched), tiny at 416."""
+    make_shapes(root / "data", images=375, seed=2)
+    sets = [("synthetic shapes, tiny-256", root, "data", 256)]
+    if RACCOON.is_dir():
+        sets.append(("raccoon train split, tiny-416", RACCOON.parent, RACCOON.name, 416))
+    else:
+        print(f"(raccoon photos not found at {RACCOON}: synthetic set only)")
+    ok = True
+    print(f"{'set':<34}{'s/epoch':>9}{'mAP s':>8}{'share':>8}{'target':>8}"
+          f"{'state MB':>10}{'model MB':>10}{'ratio':>7}{'target':>8}")
+    for name, data_path, data_dir, size in sets:
+        out = (keep or root) / name.split(",")[0].replace(" ", "-")
+        subprocess.run([sys.executable, str(REPO / "project/train_azureml.py"), "--data_path",
+                        str(data_path), "--data_dir", data_dir, "--num_clusters", "6",
+                        "--input_size", str(size), "--batch_size", "16", "--epochs",
+                        str(epochs), "--output_dir", str(out), "--overwrite"], check=True,
+                       stdout=subprocess.DEVNULL, cwd=REPO)
+        with open(out / "results.csv", newline="") as f:
+            rows = list(csv.DictReader(f))[1:]
+        train_s = statistics.median(float(r["seconds"]) for r in rows)
+        eval_s = statistics.median(float(r["eval_seconds"]) for r in rows)
+        state = sum((out / "checkpoints" / n).stat().st_size
+                    for n in ("last.weights.h5", "optimizer.npz"))
+        model = (out / "trained_model.h5").stat().st_size
+        share, ratio = eval_s / train_s, state / model
+        ok &= share <= 0.15 and ratio <= 4.5
+        print(f"{name:<34}{train_s:>9.2f}{eval_s:>8.2f}{share:>8.1%}{'≤15%':>8}"
+              f"{state / 1e6:>10.1f}{model / 1e6:>10.1f}{ratio:>7.2f}{'≤4.5':>8}")
+    return ok
 
 
 def compare(root: Path) -> bool:
@@ -153,10 +198,18 @@ def main() -> int:
     parser.add_argument("--v4-tiny", action="store_true", dest="v4_tiny",
                         help="only compare YOLOv4-tiny with YOLOv3-tiny from scratch (about "
                              "15 minutes on 2 cores)")
+    parser.add_argument("--report", action="store_true",
+                        help="only measure the training report's costs: the per-epoch "
+                             "validation pass and the resume state's size (a few minutes)")
+    parser.add_argument("--keep", type=Path,
+                        help="with --report: keep the runs' outputs (pictures) here")
     parser.add_argument("--input_size", type=int, default=416)
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
     ok = True
+    if args.report:
+        with tempfile.TemporaryDirectory() as tmp:
+            return 0 if report_costs(Path(tmp), args.keep) else 1
     if args.compare:
         with tempfile.TemporaryDirectory() as tmp:
             return 0 if compare(Path(tmp)) else 1

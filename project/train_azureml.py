@@ -4,15 +4,19 @@
     python project/train_azureml.py --data_path . --data_dir data/Traffic-PascalVOC-export \\
         --weights model_data/yolo-tiny.h5 --num_clusters 6 --epochs 60 --frozen_epochs 30
 
-Reads a VoTT / Pascal VOC export (or --annotation_file), keeps the export's own
-train/val split (else splits off --val_split for validation), computes anchors by k-means
+Reads a VoTT / Pascal VOC export (or --annotation_file, with --val_list for its validation
+images), keeps the data's own train/val split (else splits off --val_split for
+validation), computes anchors by k-means
 at --input_size, builds YOLOv3 (9 anchors) or YOLOv3-tiny (6) for the classes, loads
 every pretrained layer whose shape fits, trains with the first --frozen_epochs frozen —
 the modern recipe (default) on one warm-up + cosine schedule across both stages,
 --recipe keras-yolo3 with the rest at a tenth of the learning rate — and writes to
 --output_dir (./outputs, which Azure ML keeps): trained_model.h5 (carries its anchors,
-classes and input size), custom_anchors.txt, classes.txt, the lists used, checkpoints,
-training_log.csv, training_curves.png, TensorBoard logs and metrics.json (validation mAP).
+classes, input size and the digests of its training images), custom_anchors.txt,
+classes.txt, the lists used, checkpoints, results.csv and results.png (losses, validation
+precision, recall, mAP50 and mAP50-95 per epoch), labels.png, TensorBoard logs,
+metrics.json, val_predictions.png and evaluation/ (curves, confusion matrix). On a
+terminal each epoch shows a progress bar; every epoch ends with one line of its numbers.
 """
 
 from __future__ import annotations

@@ -79,3 +79,26 @@ def test_overwrite_replaces_an_earlier_run(tmp_path, earlier_run, shapes_export)
     assert result.returncode == 0, result.stderr
     assert (earlier_run / "trained_model.h5").read_bytes() != b"an earlier model"
     assert (earlier_run / "training_log.csv").read_text().startswith("epoch,")
+
+
+@pytest.mark.parametrize("case, message", [
+    ("without an annotation file", "--val_list goes with --annotation_file"),
+    ("missing", "--val_list"),
+    ("empty", "no images listed"),
+    ("the annotation file itself", "--val_list is the --annotation_file itself"),
+])
+def test_bad_validation_lists(tmp_path, case, message):
+    args = listed(tmp_path, f"{SAMPLE} 10,10,100,120,0")
+    val = tmp_path / "val.txt"
+    if case == "empty":
+        val.write_text("\n")
+    if case == "without an annotation file":
+        val.write_text(f"{SAMPLE} 10,10,100,120,0\n")
+        args = ["--data_path", str(tmp_path)]
+    if case == "the annotation file itself":
+        val = tmp_path / "list.txt"
+    result = train(tmp_path, *args, "--val_list", str(val), "--output_dir",
+                   str(tmp_path / "out"))
+    assert_one_line_error(result, message, *(["val.txt: no such file"] if case == "missing"
+                                              else []))
+    assert not (tmp_path / "out").exists()

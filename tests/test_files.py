@@ -101,3 +101,15 @@ def test_read_text_says_what_is_wrong(tmp_path):
     path.write_bytes(codecs.BOM_UTF16_LE + b"\x00\xd8")  # a lone surrogate
     with pytest.raises(YoloError, match="not valid UTF-16-LE text despite its byte order mark"):
         read_text(path)
+
+
+def test_file_digests_follow_the_bytes_not_the_name(tmp_path):
+    from yolo3.files import file_digest
+
+    (tmp_path / "a.jpg").write_bytes(b"photo" * 1000)
+    (tmp_path / "b.jpg").write_bytes(b"photo" * 1000)
+    (tmp_path / "c.jpg").write_bytes(b"photo" * 999 + b"photx")
+    assert file_digest(tmp_path / "a.jpg") == file_digest(tmp_path / "b.jpg")
+    assert file_digest(tmp_path / "a.jpg") != file_digest(tmp_path / "c.jpg")
+    assert file_digest(tmp_path / "a.jpg", chunk=7) == file_digest(tmp_path / "a.jpg")
+    assert 0 <= file_digest(tmp_path / "a.jpg") < 2**64

@@ -154,3 +154,23 @@ def test_decode_image_reads_bytes_like_files(tmp_path):
         from yolo3.images import DEFAULT_MAX_PIXELS
 
         set_max_pixels(DEFAULT_MAX_PIXELS)
+
+
+def test_a_jpeg_cut_short_is_salvaged_by_opencv(tmp_path):
+    from yolo3.images import load_image_salvaged
+
+    rng = np.random.default_rng(0)
+    pixels = np.repeat(np.repeat(rng.integers(0, 255, (20, 30, 3), np.uint8), 10, 0), 10, 1)
+    whole = saved(tmp_path, Image.fromarray(pixels), "whole.jpg", quality=95)
+    cut = tmp_path / "cut.jpg"
+    cut.write_bytes(whole.read_bytes()[:-20])
+    with pytest.raises(YoloError, match="truncated"):
+        load_image(cut)
+    image, salvaged = load_image_salvaged(cut)
+    assert salvaged and image.size == (300, 200) and image.mode == "RGB"
+    assert np.abs(np.asarray(image, float) - np.asarray(load_image(whole), float)).mean() < 2
+    assert load_image_salvaged(whole)[1] is False
+    junk = tmp_path / "junk.jpg"
+    junk.write_bytes(b"\xff\xd8\xff\xe0 not a jpeg at all")
+    with pytest.raises(YoloError, match="junk.jpg: not a readable image"):
+        load_image_salvaged(junk)

@@ -112,6 +112,23 @@ def load_image(path: str | Path) -> Image.Image:
     return _decoded(Path(path), None)
 
 
+def load_image_salvaged(path: str | Path) -> tuple[Image.Image, bool]:
+    """:func:`load_image`, or — when Pillow cannot finish decoding a file whose header is
+    fine (a JPEG cut short) — what OpenCV decodes of it, marked True. YoloError when
+    neither can."""
+    try:
+        return load_image(path), False
+    except YoloError:
+        import cv2
+
+        image_size(path)  # the pixel limit, and a clear error for what is no image at all
+        # imread, not imdecode: OpenCV's file reader keeps what a cut-short JPEG holds
+        pixels = cv2.imread(str(path), cv2.IMREAD_COLOR)
+        if pixels is None:
+            raise
+        return Image.fromarray(cv2.cvtColor(pixels, cv2.COLOR_BGR2RGB)), True
+
+
 def decode_image(data: bytes, where: str = "the image") -> Image.Image:
     """Encoded image bytes (JPEG, PNG, …) as upright 8-bit RGB; YoloError naming ``where``
     if they cannot be decoded or are over the pixel limit."""

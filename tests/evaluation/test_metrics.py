@@ -125,3 +125,62 @@ def test_perfect_and_half_recall():
 def test_box_iou():
     iou = box_iou(np.array([[0.0, 0, 10, 10]]), np.array([[5.0, 5, 15, 15], [20, 20, 30, 30]]))
     np.testing.assert_allclose(iou, [[25 / 175, 0.0]])
+
+
+def _pairs_by_exhaustion(result, score_threshold, iou_threshold=0.5):
+    """Confusion pairs the slow way: repeatedly take the globally best remaining
+    (detection, ground truth) pair by IoU (pure Python IoU), as the docstring says."""
+    dets = [d for d in range(len(result.det_scores))
+            if result.det_scores[d] >= score_threshold]
+    gts = list(range(len(result.gt_boxes)))
+    pairs = []
+    while True:
+        best = max(((plain_iou(result.det_boxes[d], result.gt_boxes[g]), -d, -g) for d in dets
+                    for g in gts), default=None)
+        if best is None or best[0] <= iou_threshold:
+            break
+        d, g = -best[1], -best[2]
+        pairs.append((d, g))
+        dets.remove(d)
+        gts.remove(g)
+    return pairs, dets, gts
+
+
+def test_confusion_matrix_pairs_boxes_best_iou_first():
+    from yolo3.evaluation.metrics import confusion_matrix
+
+    results = random_results(5)
+    classes = 4
+    expected = np.zeros((classes + 1, classes + 1), int)
+    for r in results:
+        pairs, lone_dets, lone_gts = _pairs_by_exhaustion(r, 0.3)
+        for d, g in pairs:
+            expected[r.det_classes[d], r.gt_classes[g]] += 1
+        for d in lone_dets:
+            expected[r.det_classes[d], classes] += 1
+        for g in lone_gts:
+            expected[classes, r.gt_classes[g]] += 1
+    matrix = confusion_matrix(results, classes, 0.3)
+    np.testing.assert_array_equal(matrix, expected)
+    # every ground-truth box lands in its column once; every kept detection in its row once
+    gt_total = sum(len(r.gt_classes) for r in results)
+    kept = sum(int((r.det_scores >= 0.3).sum()) for r in results)
+    assert matrix[:, :classes].sum() == gt_total
+    assert matrix[:classes, :].sum() == kept
+    assert np.trace(matrix[:classes, :classes]) > 0
+
+
+def test_confidence_curves_match_counting_at_each_threshold():
+    from yolo3.evaluation.metrics import confidence_curves, counts_at, precision_recall_f1
+
+    voc = voc_metrics(random_results(6), 4)
+    thresholds = np.array([0.0, 0.05, 0.3, 0.5, 0.77, 0.99, 1.0])
+    for curve in voc.curves.values():
+        precision, recall, f1 = confidence_curves(curve, thresholds)
+        for k, t in enumerate(thresholds):
+            tp, fp, gt = counts_at(curve, t)
+            p, r, f = precision_recall_f1(tp, fp, gt)
+            if tp + fp == 0:
+                p = 1.0  # nothing kept: no false alarm (the curve's convention)
+            assert (precision[k], recall[k]) == pytest.approx((p, r))
+            assert f1[k] == pytest.approx(2 * p * r / (p + r) if p + r else 0.0)

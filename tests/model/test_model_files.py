@@ -135,3 +135,19 @@ def test_the_training_size_round_trips_and_damaged_metadata_is_one_line(tmp_path
         f.attrs[METADATA_KEY] = sized.to_json().replace("[160, 224]", '"big"')
     with pytest.raises(WeightsError, match="metadata is damaged"):
         read_metadata(tmp_path / "m.h5")
+
+
+@pytest.mark.parametrize("name", ["m.h5", "m.keras"])
+def test_the_training_images_digests_round_trip_past_the_attribute_limit(tmp_path, tiny, name):
+    """20,000 digests (160 kB: more than an HDF5 attribute holds) survive a save and load,
+    and plain Keras still opens the file."""
+    from dataclasses import replace
+
+    _, model, metadata = tiny
+    digests = tuple(int(d) for d in np.random.default_rng(1).integers(
+        0, 2**63, 20000, dtype=np.uint64)) + (2**64 - 1,)
+    save_model(model, tmp_path / name, replace(metadata, trained_on=digests))
+    assert read_metadata(tmp_path / name).trained_on == digests
+    keras.models.load_model(tmp_path / name, compile=False)
+    save_model(model, tmp_path / f"plain.{name}", metadata)
+    assert read_metadata(tmp_path / f"plain.{name}").trained_on is None

@@ -69,23 +69,33 @@ def test_pretrained_tiny_loads_all_but_the_heads(tiny_model):
 
 def smoke_settings(shapes_export, out, **overrides):
     values = dict(output_dir=out, data_path=shapes_export, data_dir="data", num_clusters=6,
-                  input_size=128, batch_size=8, epochs=1, log=lambda *a: None)
+                  input_size=128, batch_size=8, epochs=1, map_every=0, log=lambda *a: None)
     values.update(overrides)
     return TrainSettings(**values)
 
 
 def test_a_short_run_leaves_a_self_contained_model(tmp_path, shapes_export):
-    summary = train(smoke_settings(shapes_export, tmp_path / "out", map_every=1))
+    """A run with no extra flags: the model, its lists, results.csv and results.png, label
+    statistics, the final evaluation's pictures, each metric written once. (That the CSV's
+    mAP is evaluate.py's: tests/test_train_azureml.py, through the scripts.)"""
+    lines = []
+    summary = train(smoke_settings(shapes_export, tmp_path / "out", map_every=1,
+                                   log=lines.append))
     out = tmp_path / "out"
     for name in ("trained_model.h5", "custom_anchors.txt", "classes.txt", "train_list.txt",
-                 "val_list.txt", "training_log.csv", "training_curves.png", "metrics.json",
-                 "checkpoints/best.weights.h5", "checkpoints/state.json", "map_log.csv"):
+                 "val_list.txt", "results.csv", "results.png", "labels.png", "metrics.json",
+                 "val_predictions.png", "evaluation/confusion_matrix.png",
+                 "evaluation/confidence_curves.png", "checkpoints/best.weights.h5",
+                 "checkpoints/state.json"):
         assert (out / name).is_file(), name
-    with open(out / "training_log.csv") as f:
+    for stale in ("training_log.csv", "map_log.csv", "evaluation/metrics.json"):
+        assert not (out / stale).exists(), stale  # each metric written once
+    with open(out / "results.csv") as f:
         row = next(csv.DictReader(f))
-    assert {"box_loss", "objectness_loss", "class_loss", "epoch_seconds"} <= set(row)
-    logged = (out / "map_log.csv").read_text().splitlines()
-    assert logged[0] == "epoch,voc_map50,coco_map,seconds" and logged[1].startswith("1,")
+    assert {"epoch", "train/box_loss", "train/objectness_loss", "train/class_loss",
+            "val/loss", "precision", "recall", "mAP50", "mAP50-95", "lr", "seconds"} <= set(row)
+    assert row["epoch"] == "1"
+    assert [line for line in lines if line.startswith("Epoch 1/1: loss ")]
     assert (out / "logs").is_dir()
     assert (out / "classes.txt").read_text() == "circle\nsquare\ntriangle\n"
     metrics = json.loads((out / "metrics.json").read_text())
@@ -116,6 +126,28 @@ def test_the_exports_own_split_is_kept(tmp_path, shapes_export):
     assert not trained_on & stated and trained_on == {a.path for a in per_set["train"]}
     assert any(line.startswith("The export states its split: 32 training and 8 "
                                "validation images") for line in lines)
+
+
+def test_a_val_list_beside_an_annotation_file_is_the_split(tmp_path, shapes_export):
+    """--annotation_file with --val_list: validated on exactly the val list's images, none
+    of them trained on (also when the training list repeats one), --val_split unused."""
+    from yolo3.data.annotations import write_lines
+    from yolo3.data.voc import convert_export
+    from yolo3.training.run import prepare_data
+
+    per_set, classes, _ = convert_export(shapes_export / "data", ["train", "val"], None,
+                                         progress=False)
+    write_lines(tmp_path / "train.txt", per_set["train"] + per_set["val"][:2])
+    write_lines(tmp_path / "val.txt", per_set["val"])
+    (tmp_path / "classes.txt").write_text("".join(f"{c}\n" for c in classes))
+    lines = []
+    data = prepare_data(TrainSettings(annotation_file=tmp_path / "train.txt",
+                                      val_list=tmp_path / "val.txt",
+                                      class_path=tmp_path / "classes.txt", val_split=0.5,
+                                      num_clusters=6, input_size=128, log=lines.append))
+    assert [a.path for a in data.val_set] == [a.path for a in per_set["val"]]
+    assert [a.path for a in data.train_set] == [a.path for a in per_set["train"]]
+    assert "--val_list states its split: 32 training and 8 validation images" in lines[0]
 
 
 def test_an_image_listed_for_both_sets_is_only_validated_on():
@@ -284,10 +316,11 @@ def test_metrics_go_to_mlflow_and_an_active_azure_ml_run(monkeypatch):
     monkeypatch.setitem(sys.modules, "mlflow", fake_mlflow)
     monkeypatch.setitem(sys.modules, "azureml", types.SimpleNamespace(core=fake_core))
     monkeypatch.setitem(sys.modules, "azureml.core", fake_core)
-    reporter = MetricsReporter()
-    reporter.on_epoch_end(3, {"loss": 1.5})
+    reporter = MetricsReporter(["epoch", "train/loss", "mAP50-95"])
+    reporter.on_epoch_end(3, {"loss": 1.5, "val_map50_95": 0.25})
     reporter.final({"voc_map50": 0.9, "coco_map": 0.5, "ap50": 0.9})
-    assert ("mlflow", "loss", 1.5, 3) in logged and ("aml", "loss", 1.5) in logged
+    assert ("mlflow", "train/loss", 1.5, 3) in logged and ("aml", "train/loss", 1.5) in logged
+    assert ("mlflow", "mAP50-95", 0.25, 3) in logged
     assert ("aml", "voc_map50", 0.9) in logged
 
 
@@ -301,7 +334,7 @@ def test_offline_azure_ml_run_and_no_tracking_uri_log_nowhere(monkeypatch):
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
     monkeypatch.setitem(sys.modules, "azureml", types.SimpleNamespace(core=fake_core))
     monkeypatch.setitem(sys.modules, "azureml.core", fake_core)
-    reporter = MetricsReporter()
+    reporter = MetricsReporter(["epoch", "train/loss"])
     assert reporter.mlflow is None and reporter.run is None
     reporter.on_epoch_end(0, {"loss": 2.0})
 
@@ -314,10 +347,15 @@ def test_broken_images_are_left_out_before_training(tmp_path, shapes_export):
     images = sorted((root / "data" / "JPEGImages").iterdir())
     images[0].write_bytes(b"\xff\xd8\xff not a jpeg")
     images[1].write_bytes(images[1].read_bytes()[:200])  # truncated
+    images[2].write_bytes(images[2].read_bytes()[:-20])  # Pillow stops; OpenCV decodes
     lines = []
     summary = train(smoke_settings(root, tmp_path / "out", evaluate=False, log=lines.append))
     assert summary["epochs_run"] == 1
     assert any(line.startswith("Note: 2 unreadable images left out") for line in lines)
+    assert summary["images_left_out"] == 2
+    assert (summary["images_salvaged"], summary["images_dropped"]) == (1, 0)
+    assert any(line.startswith("Note: 1 damaged images were trained on as far as OpenCV")
+               for line in lines)
 
 
 class Interrupted(Exception):
@@ -340,7 +378,7 @@ def test_resume_continues_the_same_trajectory(tmp_path, shapes_export, recipe):
                                     evaluate=False, recipe=recipe, **overrides))
 
     def stop_after_epoch_2(line):
-        if line.startswith("Epoch 2: validation mAP"):  # logged after the state is saved
+        if line.startswith("Epoch 2/"):  # logged after the state is saved
             raise Interrupted
 
     run(tmp_path / "whole")
@@ -353,10 +391,10 @@ def test_resume_continues_the_same_trajectory(tmp_path, shapes_export, recipe):
     assert summary["epochs_run"] == 1
     assert any(line.startswith("Restored the optimizer's state (step ") for line in lines)
     state_lr = json.loads((tmp_path / "whole" / "checkpoints" / "state.json").read_text())
-    with open(tmp_path / "parts" / "training_log.csv") as f:
+    with open(tmp_path / "parts" / "results.csv") as f:
         rows = list(csv.DictReader(f))
-    assert [int(r["epoch"]) for r in rows] == [0, 1, 2]  # the resumed run appends
-    assert float(rows[2]["learning_rate"]) == pytest.approx(state_lr["learning_rate"])
+    assert [int(r["epoch"]) for r in rows] == [1, 2, 3]  # the resumed run appends
+    assert float(rows[2]["lr"]) == pytest.approx(state_lr["learning_rate"], rel=1e-5)
     if recipe == "keras-yolo3":
         assert any(line.startswith("Resuming after epoch 2 at learning rate 0.001")
                    for line in lines)
@@ -364,7 +402,8 @@ def test_resume_continues_the_same_trajectory(tmp_path, shapes_export, recipe):
     assert np.linalg.norm(whole - parts) <= 1e-6 * np.linalg.norm(whole)
 
     def maps(out):
-        return [line.rsplit(",", 1)[0] for line in (out / "map_log.csv").read_text().split()]
+        with open(out / "results.csv") as f:
+            return [(r["epoch"], r["mAP50"], r["mAP50-95"]) for r in csv.DictReader(f)]
 
     assert maps(tmp_path / "whole") == maps(tmp_path / "parts")  # every epoch, once
 
@@ -440,10 +479,11 @@ def test_keras_yolo3_recipe_trains_as_upstream(tmp_path, shapes_export, tiny_mod
     config = read_metadata(out / "trained_model.h5").config()
     assert [h.scale_x_y for h in config.heads] == [1.0, 1.0]
     assert "scale_x_y" not in config.text
-    with open(out / "training_log.csv") as f:
+    with open(out / "results.csv") as f:
         rows = list(csv.DictReader(f))
-    assert {"xy_loss", "wh_loss", "confidence_loss", "class_loss"} <= set(rows[0])
-    assert [float(r["learning_rate"]) for r in rows] == pytest.approx([2e-3, 2e-4])
+    assert {"train/xy_loss", "train/wh_loss", "train/confidence_loss", "train/class_loss",
+            "val/xy_loss"} <= set(rows[0])
+    assert [float(r["lr"]) for r in rows] == pytest.approx([2e-3, 2e-4])
     assert (out / "checkpoints" / "best.weights.h5").is_file()
     assert any("(keras-yolo3 recipe)" in line for line in lines)
 
@@ -513,8 +553,8 @@ def test_modern_recipe_follows_its_schedule_and_keeps_the_last_weights(tmp_path,
     train(smoke_settings(shapes_export, out, input_size=64, epochs=2, evaluate=False,
                          learning_rate=4e-3))
     steps = 32 // 8  # 40 images, 8 held out, batch 8
-    with open(out / "training_log.csv") as f:
-        rates = [float(r["learning_rate"]) for r in csv.DictReader(f)]
+    with open(out / "results.csv") as f:
+        rates = [float(r["lr"]) for r in csv.DictReader(f)]
     schedule = WarmupCosine(4e-3, 2 * steps, warmup_steps(steps, 2 * steps))
     assert rates == pytest.approx([float(schedule(steps)), float(schedule(2 * steps))],
                                   rel=1e-5)
@@ -547,15 +587,13 @@ def test_the_averaged_weights_are_validated_and_saved(tmp_path, shapes_export):
         np.testing.assert_array_equal(average, weight)
 
     raw_model = keras.models.clone_model(model)
-    raw_trainer = YoloTrainer(raw_model, config, (64, 64), iou_loss, TERMS)
-    raw_trainer(np.zeros((1, 64, 64, 3), np.float32))
-    raw_trainer.load_weights(out / "checkpoints" / "last.weights.h5")
+    raw_model.load_weights(out / "checkpoints" / "last.weights.h5")
     raw = [np.asarray(w) for w in raw_model.trainable_weights]
     assert any(not np.allclose(r, s) for r, s in zip(raw, saved))
 
     val = make_dataset(read_lines(out / "val_list.txt"), config, (64, 64), 8, training=False)
-    with open(out / "training_log.csv") as f:
-        logged = float(list(csv.DictReader(f))[-1]["val_loss"])
+    with open(out / "results.csv") as f:
+        logged = float(list(csv.DictReader(f))[-1]["val/loss"])
 
     def val_loss(body):
         trainer = YoloTrainer(body, config, (64, 64), iou_loss, TERMS)
@@ -566,15 +604,3 @@ def test_the_averaged_weights_are_validated_and_saved(tmp_path, shapes_export):
     assert val_loss(raw_model) != pytest.approx(logged, rel=1e-4)
 
 
-def test_resume_drops_the_rows_of_epochs_it_repeats(tmp_path):
-    from yolo3.training.outputs import resume_logs
-
-    (tmp_path / "training_log.csv").write_text(
-        "epoch,loss\n" + "".join(f"{e},{e / 10}\n" for e in range(4)))
-    (tmp_path / "map_log.csv").write_text(
-        "epoch,voc_map50,coco_map,seconds\n" + "".join(f"{e},0.5,0.2,1\n" for e in (1, 2, 3)))
-    resume_logs(tmp_path, 2)  # two epochs saved; the third's rows were written, its state not
-    assert (tmp_path / "training_log.csv").read_text() == "epoch,loss\n0,0.0\n1,0.1\n"
-    assert (tmp_path / "map_log.csv").read_text().splitlines()[1:] == ["1,0.5,0.2,1",
-                                                                       "2,0.5,0.2,1"]
-    resume_logs(tmp_path / "nothing-here", 2)  # no logs yet: nothing to do

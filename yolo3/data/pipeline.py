@@ -5,7 +5,7 @@ tuple of one array per head (B, grid_h, grid_w, anchors, 5 + classes) — see
 yolo3.data.targets — followed by the image's boxes (B, max_boxes, 4) as normalised
 [x, y, w, h] for the loss's ignore mask.
 
-Reading (yolo3.images.load_image: any mode, EXIF), augmentation (the recipe's policy,
+Reading (yolo3.images.load_image_salvaged: any mode, EXIF), augmentation (the recipe's policy,
 yolo3.data.policies; OpenCV, which releases the GIL) and target building run in parallel
 map calls, and batches are prefetched so the model does not wait for data.
 """
@@ -22,26 +22,50 @@ from yolo3.data.annotations import Annotation
 from yolo3.data.policies import KERAS_YOLO3, LETTERBOX, AugmentationPolicy
 from yolo3.data.targets import BEST_ANCHOR, Assignment, build_targets, head_grids, padded_boxes
 from yolo3.errors import YoloError
-from yolo3.images import load_image
+from yolo3.images import load_image_salvaged
 
 MAX_BOXES = 20
-_WARNED: set[str] = set()
+
+
+class DecodeProblems:
+    """Training images that passed the up-front header check but not a full decode: those
+    OpenCV could still read (``salvaged``, trained on as far as they go) and those it
+    could not (``dropped``: trained on as blank pictures without boxes). Each is warned
+    about once; the run's summary counts them."""
+
+    salvaged: set[str] = set()
+    dropped: set[str] = set()
+
+    @classmethod
+    def reset(cls) -> None:
+        cls.salvaged, cls.dropped = set(), set()
+
+    @classmethod
+    def counts(cls) -> dict[str, int]:
+        return {"images_salvaged": len(cls.salvaged), "images_dropped": len(cls.dropped)}
 
 
 def read_example(annotation: Annotation, input_hw: tuple[int, int]
                  ) -> tuple[np.ndarray, np.ndarray]:
     """The image (uint8 RGB) and its boxes.
 
-    An image that fails to decode mid-run (training checks headers up front, not every
-    byte) becomes a grey picture without boxes, with a warning, instead of stopping.
+    An image that Pillow cannot finish decoding mid-run (training checks headers up front,
+    not every byte) is decoded by OpenCV where it can be (a JPEG cut short), else it
+    becomes a grey picture without boxes; either way with a warning, not a stop.
     """
+    path = annotation.path
     try:
-        return np.asarray(load_image(annotation.path)), annotation.boxes
+        image, salvaged = load_image_salvaged(path)
     except YoloError as error:
-        if annotation.path not in _WARNED:
-            _WARNED.add(annotation.path)
+        if path not in DecodeProblems.dropped:
+            DecodeProblems.dropped.add(path)
             print(f"warning: {error}; used as a blank image", file=sys.stderr)
         return np.full((*input_hw, 3), 128, np.uint8), np.zeros((0, 5), np.int64)
+    if salvaged and path not in DecodeProblems.salvaged:
+        DecodeProblems.salvaged.add(path)
+        print(f"warning: {path}: damaged (cut short?); trained on what OpenCV decodes of it",
+              file=sys.stderr)
+    return np.asarray(image), annotation.boxes
 
 
 def example(annotation: Annotation, config: DarknetConfig, input_hw: tuple[int, int],

@@ -128,6 +128,45 @@ def precision_recall_f1(tp: int, fp: int, num_gt: int) -> tuple[float, float, fl
     return precision, recall, f1
 
 
+def confusion_matrix(results: list[ImageResult], num_classes: int, score_threshold: float,
+                     iou_threshold: float = 0.5) -> np.ndarray:
+    """Counts (C + 1, C + 1): row = predicted class, column = true class, index C =
+    background. Detections scoring ≥ ``score_threshold`` are paired with ground truth of
+    any class, highest IoU first, each box at most once, while the IoU exceeds
+    ``iou_threshold``; a ground-truth box left unpaired is a missed object (row C), a
+    detection left unpaired a false alarm (column C)."""
+    matrix = np.zeros((num_classes + 1, num_classes + 1), np.int64)
+    for r in results:
+        kept = r.det_scores >= score_threshold
+        boxes, classes = r.det_boxes[kept], r.det_classes[kept]
+        iou = box_iou(boxes, r.gt_boxes)
+        det_done = np.zeros(len(boxes), bool)
+        gt_done = np.zeros(len(r.gt_boxes), bool)
+        rows, cols = np.nonzero(iou > iou_threshold)
+        for k in np.argsort(-iou[rows, cols], kind="stable"):
+            d, g = rows[k], cols[k]
+            if not det_done[d] and not gt_done[g]:
+                det_done[d] = gt_done[g] = True
+                matrix[classes[d], r.gt_classes[g]] += 1
+        np.add.at(matrix, (num_classes, r.gt_classes[~gt_done]), 1)
+        np.add.at(matrix, (classes[~det_done], num_classes), 1)
+    return matrix
+
+
+def confidence_curves(curve: ClassCurve, thresholds: np.ndarray
+                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Precision, recall and F1 of one class when detections scoring ≥ each threshold are
+    kept (arrays like ``thresholds``); precision is 1 where nothing is kept."""
+    kept = np.searchsorted(-curve.scores, -np.asarray(thresholds, np.float64), side="right")
+    hits = np.where(kept > 0, curve.recall[np.maximum(kept - 1, 0)] * curve.num_gt, 0.0) \
+        if len(curve.scores) else np.zeros(len(kept))
+    precision = np.where(kept > 0, hits / np.maximum(kept, 1), 1.0)
+    recall = hits / curve.num_gt
+    total = precision + recall
+    f1 = np.where(total > 0, 2 * precision * recall / np.where(total > 0, total, 1), 0.0)
+    return precision, recall, f1
+
+
 COCO_KEYS = ("coco_map", "ap50", "ap75", "ap_small", "ap_medium", "ap_large")
 
 

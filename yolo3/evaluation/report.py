@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import re
 import sys
 from pathlib import Path
 
@@ -23,11 +22,12 @@ from yolo3.errors import YoloError
 from yolo3.evaluation.metrics import (
     ImageResult,
     coco_metrics,
+    confusion_matrix,
     counts_at,
     precision_recall_f1,
     voc_metrics,
 )
-from yolo3.files import atomic_output, read_json, write_text_atomic
+from yolo3.files import read_json, write_text_atomic
 
 
 def detect_annotations(detector, annotations: list[Annotation], batch_size: int = 8,
@@ -53,6 +53,30 @@ def detect_annotations(detector, annotations: list[Annotation], batch_size: int 
                 found[path] = result
             bar.update(1)
     return found, unreadable
+
+
+def trained_on_among(model_path: str | Path, annotations: list[Annotation]) -> int | None:
+    """How many of the annotated images the Keras model file was trained on, by the
+    digests of their files that training records (yolo3.model.files); None when the model
+    records none (another format, or a model not trained here)."""
+    from yolo3.files import file_digest
+    from yolo3.formats import KERAS, format_of
+
+    if format_of(model_path) is not KERAS:
+        return None
+    from yolo3.model.files import read_metadata
+
+    metadata = read_metadata(model_path)
+    if metadata is None or metadata.trained_on is None:
+        return None
+    seen = set(metadata.trained_on)
+    count = 0
+    for annotation in annotations:
+        try:
+            count += file_digest(annotation.path) in seen
+        except OSError:
+            continue  # unreadable: it was skipped, and said so
+    return count
 
 
 def image_results(annotations: list[Annotation], detections: dict[str, list[dict]],
@@ -103,6 +127,8 @@ def evaluate(annotations: list[Annotation], detections: dict[str, list[dict]],
         "images": len(annotations),
         "images_without_ground_truth": sum(not len(a.boxes) for a in annotations),
         "detections": sum(len(d) for d in detections.values()),
+        # rows predicted, columns true, the last of each background (see confusion_matrix)
+        "confusion_matrix": confusion_matrix(results, num_classes, score_threshold).tolist(),
     }
     return metrics, voc
 
@@ -234,23 +260,22 @@ def format_table(metrics: dict) -> str:
     return "\n".join(lines)
 
 
-def write_report(metrics: dict, voc, class_names: list[str], output_dir: str | Path) -> None:
-    """metrics.json and one precision-recall curve PNG per class under ``output_dir``."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+def write_report(metrics: dict, voc, class_names: list[str], output_dir: str | Path,
+                 metrics_file: bool = True) -> None:
+    """Under ``output_dir``: metrics.json (unless ``metrics_file`` is False: training
+    writes its own), a precision-recall curve per class (pr_curves/), precision, recall
+    and F1 against the score threshold (confidence_curves.png) and the confusion matrix
+    (confusion_matrix.png)."""
+    from yolo3.evaluation.plots import (
+        plot_confidence_curves,
+        plot_confusion_matrix,
+        plot_pr_curves,
+    )
 
     output_dir = Path(output_dir)
-    write_text_atomic(output_dir / "metrics.json", json.dumps(metrics, indent=1) + "\n")
-    for c, curve in voc.curves.items():
-        name = class_names[c]
-        figure, axes = plt.subplots(figsize=(5, 4))
-        axes.plot(curve.recall, curve.precision, lw=1.5)
-        axes.set(xlim=(0, 1), ylim=(0, 1.02), xlabel="recall", ylabel="precision",
-                 title=f"{name}: AP50 {curve.ap:.3f} ({curve.num_gt} objects)")
-        axes.grid(alpha=0.3)
-        safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", name)
-        with atomic_output(output_dir / "pr_curves" / f"{c:03d}_{safe}.png") as tmp:
-            figure.savefig(tmp, format="png", dpi=80)
-        plt.close(figure)
+    if metrics_file:
+        write_text_atomic(output_dir / "metrics.json", json.dumps(metrics, indent=1) + "\n")
+    plot_pr_curves(voc, class_names, output_dir / "pr_curves")
+    plot_confidence_curves(voc, class_names, output_dir / "confidence_curves.png")
+    plot_confusion_matrix(np.asarray(metrics["confusion_matrix"]), class_names,
+                          output_dir / "confusion_matrix.png", metrics["score_threshold"])

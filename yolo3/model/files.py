@@ -3,8 +3,11 @@
 A model file written here needs no companion files: the cfg text (hence anchors, masks
 and class count), the class names and the original Darknet header travel inside it as a
 JSON document — an HDF5 root attribute ``yolo3`` in ``.h5`` files, an extra ``yolo3.json``
-member in ``.keras`` archives. Keras ignores both, so ``keras.models.load_model`` opens a
-full model with no custom objects.
+member in ``.keras`` archives. A trained model also records the images it was trained on,
+as a 64-bit digest of each file's bytes (yolo3.files.file_digest), in a root dataset
+``yolo3_trained_on`` (a ``yolo3_trained_on.npy`` member in archives), so evaluation can
+say when it scores a model on its own training images. Keras ignores all of them, so
+``keras.models.load_model`` opens a full model with no custom objects.
 
 Formats by file name:
 - ``*.keras``: full model (Keras 3 archive).
@@ -34,6 +37,7 @@ from yolo3.model.build import build_model
 
 METADATA_KEY = "yolo3"
 METADATA_MEMBER = "yolo3.json"
+TRAINED_ON_KEY = "yolo3_trained_on"
 FORMAT_VERSION = 1
 
 
@@ -45,6 +49,8 @@ class ModelMetadata:
     class_names: list[str] | None = None
     darknet_header: DarknetHeader | None = None
     input_size: tuple[int, int] | None = None  # (height, width) it was trained at
+    # digests of the training images' files (uint64, one per image), when trained here
+    trained_on: tuple[int, ...] | None = None
 
     def config(self) -> DarknetConfig:
         return parse_cfg(self.cfg_text, "<cfg stored in the model>")
@@ -137,26 +143,42 @@ def _save_keras2_weights(model: keras.Model, path: Path) -> None:
 
 
 def _attach_metadata(path: Path, metadata: ModelMetadata, archive: bool) -> None:
+    digests = metadata.trained_on
     if archive:
         with zipfile.ZipFile(path, "a") as zf:
             zf.writestr(METADATA_MEMBER, metadata.to_json())
+            if digests is not None:
+                import io
+
+                buffer = io.BytesIO()
+                np.save(buffer, np.asarray(digests, np.uint64))
+                zf.writestr(f"{TRAINED_ON_KEY}.npy", buffer.getvalue())
     else:
         with h5py.File(path, "a") as f:
             f.attrs[METADATA_KEY] = metadata.to_json()
+            if digests is not None:  # a dataset: attributes stop at 64 kB
+                f.create_dataset(TRAINED_ON_KEY, data=np.asarray(digests, np.uint64))
 
 
 def read_metadata(path: str | Path) -> ModelMetadata | None:
     """The metadata stored in a model file, or None for files written elsewhere."""
     path = Path(path)
     try:
+        digests = None
         if _is_keras_archive(path):
             with zipfile.ZipFile(path) as zf:
                 if METADATA_MEMBER not in zf.namelist():
                     return None
                 text = zf.read(METADATA_MEMBER)
+                if f"{TRAINED_ON_KEY}.npy" in zf.namelist():
+                    import io
+
+                    digests = np.load(io.BytesIO(zf.read(f"{TRAINED_ON_KEY}.npy")))
         else:
             with h5py.File(path, "r") as f:
                 text = f.attrs.get(METADATA_KEY)
+                if isinstance(f.get(TRAINED_ON_KEY), h5py.Dataset):
+                    digests = f[TRAINED_ON_KEY][()]
     except (OSError, zipfile.BadZipFile) as error:
         if isinstance(error, FileNotFoundError):
             raise
@@ -164,8 +186,13 @@ def read_metadata(path: str | Path) -> ModelMetadata | None:
     if text is None:
         return None
     try:
-        return ModelMetadata.from_json(text.decode("utf-8") if isinstance(text, bytes)
-                                       else text)
+        metadata = ModelMetadata.from_json(text.decode("utf-8") if isinstance(text, bytes)
+                                           else text)
+        if digests is not None:
+            if digests.dtype != np.uint64 or digests.ndim != 1:
+                raise ValueError("trained_on")
+            metadata.trained_on = tuple(int(d) for d in digests)
+        return metadata
     except (ValueError, KeyError, TypeError, IndexError, AttributeError):
         raise WeightsError(f"{path}: its {METADATA_MEMBER} metadata is damaged") from None
 

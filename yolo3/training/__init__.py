@@ -5,7 +5,8 @@ Modules by job: ``settings`` (every setting, once), ``recipes`` (the two ways to
 once), ``setup`` (data, anchors, cfg, freezing, pretrained weights, devices), ``trainer``
 and ``keras_shim`` (the Keras model with the loss), ``loss`` (keras-yolo3's),
 ``iou_loss`` (the modern recipe's), ``schedule`` (its learning rate and averaged
-weights), ``callbacks``, ``outputs``, ``run`` (the steps of a run).
+weights), ``callbacks``, ``results`` (results.csv and results.png), ``progress`` (the bar
+and the epoch line), ``outputs``, ``run`` (the steps of a run).
 Names are loaded on first use, so ``yolo3.training.settings`` alone never imports
 TensorFlow (the Azure driver and ``--help`` need only the settings).
 """

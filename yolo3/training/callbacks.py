@@ -4,6 +4,7 @@ state, and metrics to MLflow / Azure ML v1."""
 from __future__ import annotations
 
 import json
+import math
 import os
 import time
 from pathlib import Path
@@ -57,39 +58,84 @@ class NonFiniteGuard(keras.callbacks.Callback):
 
 
 OPTIMIZER_STATE = "optimizer.npz"  # the optimizer's variables, in its own order
+LAST = "last.weights.h5"  # the network's weights alone: the optimizer's are OPTIMIZER_STATE
 
 
 class StateSaver(keras.callbacks.Callback):
-    """After each epoch: last weights, the optimizer's state (step count, moments) and
-    {epoch, learning_rate, best score}, for resume."""
+    """After each epoch, for resume: the network's last weights, the optimizer's state
+    (step count, moments, averaged weights) and {epoch, learning_rate, best score}. Each
+    tensor is stored once (the network's weights are not repeated inside the optimizer's
+    file, nor the optimizer inside the weights file).
+
+    Placed where the raw (not averaged) weights are in the model, it writes the tensors
+    beside their final names; :meth:`committer` — a callback placed after the epoch's
+    results row is written — moves them into place and writes state.json last, so a run
+    stopped at any point resumes from one consistent epoch."""
 
     def __init__(self, folder: Path, monitor: str, best: float | None):
         super().__init__()
         self.folder = folder
         self.monitor = monitor
         self.best = best
+        self.pending: dict | None = None
+
+    def _pending(self, name: str) -> Path:
+        return self.folder / f".pending.{name}"
 
     def on_epoch_end(self, epoch, logs=None):
+        self.pending = None
         if not all(np.isfinite(float(v)) for v in (logs or {}).values()):
             return  # a diverged epoch is no state to resume from
         value = (logs or {}).get(self.monitor)
         if value is not None and (self.best is None or value < self.best):
             self.best = float(value)
-        save_weights_atomic(self.model, self.folder / "last.weights.h5")
-        with atomic_output(self.folder / OPTIMIZER_STATE) as tmp, open(tmp, "wb") as f:
+        save_weights_atomic(self.model.body, self._pending(LAST))
+        with atomic_output(self._pending(OPTIMIZER_STATE)) as tmp, open(tmp, "wb") as f:
             np.savez(f, *[keras.ops.convert_to_numpy(v) for v in self.model.optimizer.variables])
-        lr = current_lr(self.model)
-        write_text_atomic(self.folder / "state.json", json.dumps(
-            {"epoch": epoch + 1, "learning_rate": lr, "best": self.best,
-             "monitor": self.monitor}) + "\n")
+        self.pending = {"epoch": epoch + 1, "learning_rate": current_lr(self.model),
+                        "best": self.best, "monitor": self.monitor}
+
+    def commit(self) -> None:
+        if self.pending is None:
+            return
+        for name in (LAST, OPTIMIZER_STATE):
+            os.replace(self._pending(name), self.folder / name)
+        write_text_atomic(self.folder / "state.json", json.dumps(self.pending) + "\n")
+        self.pending = None
+
+    def committer(self) -> keras.callbacks.Callback:
+        saver = self
+
+        class Commit(keras.callbacks.Callback):
+            def on_epoch_end(self, epoch, logs=None):
+                saver.commit()
+
+        return Commit()
+
+
+class BestByLoss(keras.callbacks.Callback):
+    """Saves the network's weights to ``path`` whenever ``monitor`` reaches a new low
+    (below ``threshold``, a resumed run's best so far)."""
+
+    def __init__(self, path: Path, monitor: str, threshold: float | None):
+        super().__init__()
+        self.path, self.monitor = path, monitor
+        self.best = math.inf if threshold is None else threshold
+
+    def on_epoch_end(self, epoch, logs=None):
+        value = (logs or {}).get(self.monitor)
+        if value is not None and np.isfinite(value) and value < self.best:
+            self.best = float(value)
+            save_weights_atomic(self.model.body, self.path)
 
 
 class MetricsReporter(keras.callbacks.Callback):
     """Epoch metrics to MLflow when a tracking URI is set (Azure ML v2 sets one) and to
-    the Azure ML v1 run when one is active; the CSV log is written by CSVLogger."""
+    the Azure ML v1 run when one is active, under results.csv's column names."""
 
-    def __init__(self, log=print):
+    def __init__(self, names: list[str], log=print):
         super().__init__()
+        self.names = names
         self.mlflow = self.run = None
         if os.environ.get("MLFLOW_TRACKING_URI"):
             try:
@@ -107,7 +153,11 @@ class MetricsReporter(keras.callbacks.Callback):
             pass
 
     def on_epoch_end(self, epoch, logs=None):
-        for name, value in (logs or {}).items():
+        from yolo3.training.results import row_of
+
+        for name, value in row_of(logs or {}, epoch, self.names).items():
+            if value is None or name == "epoch":
+                continue
             if self.mlflow is not None:
                 self.mlflow.log_metric(name, float(value), step=epoch)
             if self.run is not None:
@@ -122,23 +172,18 @@ class MetricsReporter(keras.callbacks.Callback):
 
 
 class MapEvaluator(keras.callbacks.Callback):
-    """Every ``every`` epochs (and after the last), the validation mAP as evaluate.py
-    computes it, of the weights the checkpoints keep (the averaged ones in the modern
-    recipe): into the logs as ``val_map50`` / ``val_coco_map`` (MLflow, Azure ML), the
-    run's log, and ``map_log.csv`` (epoch, voc_map50, coco_map, seconds). With
-    ``best_path``, the weights of the best mAP so far are saved there (a resumed run
-    reads the best so far from ``map_log.csv``)."""
+    """Every ``every`` epochs (and after the last), evaluate.py's metrics of the weights
+    the checkpoints keep (the averaged ones in the modern recipe) on the validation
+    images, into the epoch's logs: ``val_precision``, ``val_recall``, ``val_map50``,
+    ``val_map50_95`` and ``eval_seconds`` (so results.csv, MLflow, Azure ML and the epoch
+    line have them). With ``best_path``, the network's weights of the best mAP50 so far
+    (above ``best``, a resumed run's) are saved there."""
 
-    def __init__(self, every: int, evaluate_now, path: Path, log=print, append=False,
+    def __init__(self, every: int, evaluate_now, best: float = -1.0,
                  best_path: Path | None = None):
         super().__init__()
-        self.every, self.evaluate_now, self.path, self.log = every, evaluate_now, path, log
-        self.best_path = best_path
-        self.text = "epoch,voc_map50,coco_map,seconds\n"
-        if append and path.is_file():
-            self.text = path.read_text()
-        rows = self.text.splitlines()[1:]
-        self.best = max((float(row.split(",")[1]) for row in rows), default=-1.0)
+        self.every, self.evaluate_now = every, evaluate_now
+        self.best, self.best_path = best, best_path
 
     def on_epoch_end(self, epoch, logs=None):
         last = epoch + 1 == self.params.get("epochs")
@@ -146,14 +191,10 @@ class MapEvaluator(keras.callbacks.Callback):
             return
         started = time.perf_counter()
         metrics = self.evaluate_now()
-        seconds = time.perf_counter() - started
         if logs is not None:
-            logs["val_map50"], logs["val_coco_map"] = metrics["voc_map50"], metrics["coco_map"]
-        self.text += f"{epoch + 1},{metrics['voc_map50']:.6f},{metrics['coco_map']:.6f}," \
-                     f"{seconds:.2f}\n"
-        write_text_atomic(self.path, self.text)
+            logs.update(val_precision=metrics["precision"], val_recall=metrics["recall"],
+                        val_map50=metrics["voc_map50"], val_map50_95=metrics["coco_map"],
+                        eval_seconds=time.perf_counter() - started)
         if self.best_path is not None and metrics["voc_map50"] > self.best:
             self.best = metrics["voc_map50"]
-            save_weights_atomic(self.model, self.best_path)
-        self.log(f"Epoch {epoch + 1}: validation mAP@0.5 {metrics['voc_map50']:.4f}, COCO AP "
-                 f"{metrics['coco_map']:.4f} ({seconds:.1f} s)")
+            save_weights_atomic(self.model.body, self.best_path)

@@ -8,7 +8,7 @@ from pathlib import Path
 from yolo3.classfiles import format_anchors
 from yolo3.data.annotations import write_lines
 from yolo3.errors import YoloError
-from yolo3.files import atomic_output, write_text_atomic
+from yolo3.files import write_text_atomic
 from yolo3.training.settings import TrainSettings
 
 
@@ -19,19 +19,14 @@ def resume_state(checkpoints: Path) -> dict | None:
     return json.loads(state_file.read_text())
 
 
-def resume_logs(out: Path, epochs_done: int) -> None:
-    """Drop the log rows of epochs after ``epochs_done`` (an interrupted epoch's row may
-    be written before its resume state), so the resumed run's rows follow on once."""
-    for name, first_column_of_next in (("training_log.csv", epochs_done),  # 0-based
-                                       ("map_log.csv", epochs_done + 1)):  # 1-based
-        path = out / name
-        if not path.is_file():
-            continue
-        header, *rows = path.read_text().splitlines(keepends=True)
-        kept = [row for row in rows
-                if row.strip() and int(row.split(",", 1)[0]) < first_column_of_next]
-        if len(kept) != len(rows):
-            write_text_atomic(path, header + "".join(kept))
+def load_network_weights(body, path: Path) -> None:
+    """The network's weights from a checkpoint (callbacks.StateSaver's or the best
+    epoch's); YoloError when the file is damaged or belongs to another network."""
+    try:
+        body.load_weights(path)
+    except (OSError, ValueError, KeyError) as error:
+        raise YoloError(f"{path}: not a checkpoint of this network ({error}); start again "
+                        "with --overwrite") from None
 
 
 def restore_optimizer_state(trainer, checkpoints: Path) -> int | None:
@@ -61,26 +56,44 @@ def restore_optimizer_state(trainer, checkpoints: Path) -> int | None:
 
 
 def write_outputs(out: Path, body, config, class_names, anchors, train_set, val_set,
-                   history, settings: TrainSettings) -> dict:
+                  settings: TrainSettings) -> dict:
+    """The trained model (with the digests of its training images), its anchors, classes
+    and lists, results.png, and — with validation images — the final evaluation:
+    metrics.json, evaluation/ (curves, confusion matrix) and val_predictions.png."""
+    from yolo3.data.pipeline import DecodeProblems
+    from yolo3.files import file_digest
     from yolo3.model.files import ModelMetadata, save_model
+    from yolo3.training.results import RESULTS_CSV, RESULTS_PNG, plot_results, read_results
 
     model_path = out / "trained_model.h5"
+    digests = tuple(file_digest(a.path) for a in train_set)
     save_model(body, model_path, ModelMetadata(config.text, class_names,
-                                                input_size=tuple(config.input_size)))
+                                                input_size=tuple(config.input_size),
+                                                trained_on=digests))
     write_text_atomic(out / "custom_anchors.txt", format_anchors(config.anchors))
     write_text_atomic(out / "classes.txt", "".join(f"{n}\n" for n in class_names))
     write_lines(out / "train_list.txt", train_set)
     write_lines(out / "val_list.txt", val_set)
-    plot_history(history, out / "training_curves.png")
-    summary = {"model": str(model_path), "epochs_run": len(history.get("loss", [])),
-               "final_loss": history.get("loss", [None])[-1]}
+    plot_results(out / RESULTS_CSV, out / RESULTS_PNG)
+    rows = read_results(out / RESULTS_CSV)
+    summary = {"model": str(model_path), "epochs_run": len(rows),
+               "final_loss": rows[-1]["train/loss"] if rows else None,
+               **DecodeProblems.counts()}
+    for key, what in (("images_salvaged", "damaged images were trained on as far as OpenCV "
+                       "could decode them"), ("images_dropped", "images could not be decoded "
+                                              "and trained as blank pictures")):
+        if summary[key]:
+            settings.log(f"Note: {summary[key]} {what} (see the warnings above).")
     if val_set and settings.evaluate:
+        from yolo3.evaluation.plots import plot_prediction_sample
         from yolo3.evaluation.report import write_report
 
-        metrics, voc = validation_metrics(evaluation_detector(body, config, class_names,
-                                                              settings.input_size),
-                                          val_set, class_names)
-        write_report(metrics, voc, class_names, out / "evaluation")
+        metrics, voc, detections = validation_metrics(
+            evaluation_detector(body, config, class_names, settings.input_size), val_set,
+            class_names)
+        write_report(metrics, voc, class_names, out / "evaluation", metrics_file=False)
+        plot_prediction_sample(val_set, detections, class_names, out / "val_predictions.png",
+                               metrics["score_threshold"])
         write_text_atomic(out / "metrics.json", json.dumps(metrics, indent=1) + "\n")
         summary.update(voc_map50=metrics["voc_map50"], coco_map=metrics["coco_map"],
                        ap50=metrics["ap50"])
@@ -100,29 +113,19 @@ def evaluation_detector(body, config, class_names, input_size: int, live: bool =
                     EVAL_NMS, fold=not live)
 
 
-def validation_metrics(detector, val_set, class_names) -> tuple[dict, object]:
-    """evaluate.py's metrics of ``detector`` on the validation images, and the curves."""
+def validation_metrics(detector, val_set, class_names) -> tuple[dict, object, dict]:
+    """evaluate.py's metrics of ``detector`` on the validation images, the curves, and
+    the detections ({path: [...]})."""
     from yolo3.evaluation.report import detect_annotations, evaluate
 
     detections, _ = detect_annotations(detector, val_set, progress=False)
-    return evaluate(val_set, detections, class_names)
+    return (*evaluate(val_set, detections, class_names), detections)
 
 
-def plot_history(history: dict[str, list[float]], path: Path) -> None:
-    if not history.get("loss"):
-        return
-    import matplotlib
+def write_label_statistics(out: Path, train_set, sizes: dict[str, tuple[int, int]],
+                           class_names: list[str]) -> None:
+    """labels.png: the training images' objects per class, positions and sizes."""
+    from yolo3.evaluation.plots import plot_labels
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    figure, axes = plt.subplots(figsize=(6, 4))
-    epochs = range(1, len(history["loss"]) + 1)
-    axes.plot(epochs, history["loss"], label="training loss")
-    if history.get("val_loss"):
-        axes.plot(epochs, history["val_loss"], label="validation loss")
-    axes.set(xlabel="epoch", ylabel="loss", yscale="log")
-    axes.legend()
-    with atomic_output(path) as tmp:
-        figure.savefig(tmp, format="png", dpi=80)
-    plt.close(figure)
+    plot_labels([a.boxes for a in train_set], [sizes[a.path] for a in train_set],
+                class_names, out / "labels.png")

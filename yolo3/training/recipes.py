@@ -106,11 +106,9 @@ class Recipe:
     def best_by_loss(self, best_path, monitor: str, threshold: float | None) -> list:
         """The callback that keeps the epoch of least ``monitor`` loss in ``best_path``
         (none where the recipe keeps its best otherwise: :meth:`best_by_map`)."""
-        import keras
+        from yolo3.training.callbacks import BestByLoss
 
-        return [keras.callbacks.ModelCheckpoint(str(best_path), monitor=monitor,
-                                                save_best_only=True, save_weights_only=True,
-                                                initial_value_threshold=threshold)]
+        return [BestByLoss(best_path, monitor, threshold)]
 
     def best_by_map(self, best_path):
         """Where the validation-mAP callback keeps the best epoch's weights, or None."""
@@ -147,9 +145,13 @@ class ModernRecipe(Recipe):
 
         schedule = WarmupCosine(learning_rate, run_steps,
                                 warmup_steps(steps_per_epoch, run_steps), first_step=first_step)
-        return (modern_optimizer(schedule, run_steps), schedule,
-                f"learning rate {learning_rate:.3g} after {schedule.warmup_steps} warm-up "
-                "steps, cosine decay")
+        if first_step < schedule.warmup_steps:
+            words = (f"learning rate {learning_rate:.3g} after {schedule.warmup_steps} warm-up "
+                     "steps, cosine decay")
+        else:  # a later stage or a resumed run: the one schedule goes on
+            words = (f"the cosine decay goes on from step {first_step} "
+                     f"(learning rate {float(schedule(0)):.3g})")
+        return modern_optimizer(schedule, run_steps), schedule, words
 
     def stage_callbacks(self, stage, monitor):
         return []

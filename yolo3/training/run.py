@@ -20,6 +20,7 @@ from yolo3.data.annotations import Annotation, check_boxes
 from yolo3.errors import YoloError
 from yolo3.model.build import build_model
 from yolo3.training.callbacks import (
+    LAST,
     LearningRateLogger,
     MapEvaluator,
     MetricsReporter,
@@ -28,13 +29,16 @@ from yolo3.training.callbacks import (
 )
 from yolo3.training.outputs import (
     evaluation_detector,
+    load_network_weights,
     restore_optimizer_state,
-    resume_logs,
     resume_state,
     validation_metrics,
+    write_label_statistics,
     write_outputs,
 )
+from yolo3.training.progress import Progress
 from yolo3.training.recipes import RECIPES, Recipe, set_head_bias_priors
+from yolo3.training.results import RESULTS_CSV, ResultsLog, best_map, columns
 from yolo3.training.settings import TrainSettings
 from yolo3.training.setup import (
     check_output_dir,
@@ -63,6 +67,8 @@ class Prepared:
     config: DarknetConfig
     input_hw: tuple[int, int]
     recipe: Recipe
+    sizes: dict[str, tuple[int, int]]  # each image's (width, height)
+    left_out: int  # images left out as unreadable
 
 
 def train(settings: TrainSettings) -> dict:
@@ -79,11 +85,17 @@ def train(settings: TrainSettings) -> dict:
     settings.log(f"Devices: {strategy.num_replicas_in_sync} replica(s) "
                  f"({type(strategy).__name__}).")
     body, trainer = build_trainer(settings, data, strategy, state)
+    write_label_statistics(Path(settings.output_dir), data.train_set, data.sizes,
+                           data.class_names)
+    from yolo3.data.pipeline import DecodeProblems
+
+    DecodeProblems.reset()
     run = Stages(settings, data, body, trainer, strategy, state)
     run.fit_both()
     run.restore_best()
     summary = write_outputs(Path(settings.output_dir), body, data.config, data.class_names,
-                            data.anchors, data.train_set, data.val_set, run.history, settings)
+                            data.anchors, data.train_set, data.val_set, settings)
+    summary["images_left_out"] = data.left_out
     if "voc_map50" in summary:
         run.reporter.final(summary)
     return summary
@@ -103,9 +115,10 @@ def prepare_data(settings: TrainSettings) -> Prepared:
     annotations, class_names, stated_val = gather_annotations(settings)
     check_boxes(annotations, len(class_names),
                 str(settings.annotation_file or Path(settings.data_path) / settings.data_dir))
-    annotations = readable(annotations, settings.log)
-    train_set, val_set = split_as_stated(annotations, stated_val, settings.val_split,
-                                         settings.seed, settings.log)
+    annotations, sizes, left_out = readable(annotations, settings.log)
+    train_set, val_set = split_as_stated(
+        annotations, stated_val, settings.val_split, settings.seed, settings.log,
+        stated_by="--val_list" if settings.val_list else "The export")
     if not train_set or not any(len(a.boxes) for a in train_set):
         raise YoloError("no training images with boxes")
     k = len(standard_config(settings.size).anchors)
@@ -117,7 +130,8 @@ def prepare_data(settings: TrainSettings) -> Prepared:
     settings.log(f"{len(train_set)} training and {len(val_set)} validation images, "
                  f"{len(class_names)} classes, {Path(STANDARD_CFGS[settings.size]).stem} at "
                  f"{settings.input_size}.")
-    return Prepared(train_set, val_set, class_names, anchors, config, input_hw, recipe)
+    return Prepared(train_set, val_set, class_names, anchors, config, input_hw, recipe, sizes,
+                    left_out)
 
 
 def build_trainer(settings: TrainSettings, data: Prepared, strategy, state: dict | None):
@@ -133,7 +147,7 @@ def build_trainer(settings: TrainSettings, data: Prepared, strategy, state: dict
         trainer = YoloTrainer(body, data.config, data.input_hw, loss, terms)
         trainer(np.zeros((1, *data.input_hw, 3), np.float32))  # create the variables
     if state is not None:
-        trainer.load_weights(Path(settings.output_dir) / "checkpoints" / "last.weights.h5")
+        load_network_weights(body, Path(settings.output_dir) / "checkpoints" / LAST)
         settings.log(f"Resuming after epoch {state['epoch']} at learning rate "
                      f"{state['learning_rate']:.3g}.")
     return body, trainer
@@ -160,32 +174,29 @@ class Stages:
                          if data.val_set else None)
         self.steps = max(1, len(data.train_set) // settings.batch_size)
         self.monitor = "val_loss" if self.val_data is not None else "loss"
-        self.history: dict[str, list[float]] = {}
         self.callbacks = self._callbacks()
 
     def _callbacks(self) -> list:
         out = Path(self.settings.output_dir)
         checkpoints = out / "checkpoints"
         checkpoints.mkdir(parents=True, exist_ok=True)
-        self.reporter = MetricsReporter(self.settings.log)
+        names = columns(self.trainer.terms, self.val_data is not None)
+        self.reporter = MetricsReporter(names, self.settings.log)
         self.saver = StateSaver(checkpoints, self.monitor,
                                 self.state.get("best") if self.state else None)
         self.guard = NonFiniteGuard()
-        if self.state is not None:
-            resume_logs(out, self.state["epoch"])
-        self.csv_log = keras.callbacks.CSVLogger(str(out / "training_log.csv"),
-                                                 append=self.start > 0)
+        results = ResultsLog(out / RESULTS_CSV, names, self.start)
         if self.state is None:
             (checkpoints / BEST).unlink(missing_ok=True)  # an overwritten run's
-        # the recipe keeps the epoch of least validation loss, or of best validation mAP
-        # (--map_every), else the last weights
+        # the recipe keeps the epoch of least validation loss, or of best validation mAP,
+        # else the last weights
         best_loss = self.recipe.best_by_loss(checkpoints / BEST, self.monitor, self.saver.best)
-        # the epoch's row is written before its resume state: a run stopped in between
-        # repeats the epoch, and resume_logs drops the row it had already written
-        return [self.guard, LearningRateLogger(), self.csv_log, self.saver, *best_loss,
+        # the epoch's results row is written before its resume state is committed: a run
+        # stopped in between repeats the epoch, and ResultsLog drops the row it had written
+        return [self.guard, LearningRateLogger(), self.saver, *best_loss,
                 *self._map_evaluator(out, self.recipe.best_by_map(checkpoints / BEST)),
-                keras.callbacks.TensorBoard(str(out / "logs")),
-                self.reporter]
+                results, self.saver.committer(), keras.callbacks.TensorBoard(str(out / "logs")),
+                self.reporter, Progress(names, self.trainer.terms, self.settings.log)]
 
     def _map_evaluator(self, out: Path, best: Path | None) -> list:
         settings, data = self.settings, self.data
@@ -200,8 +211,8 @@ class Stages:
                                                        live=True)
             return validation_metrics(detector, data.val_set, data.class_names)[0]
 
-        return [MapEvaluator(settings.map_every, evaluate_now, out / "map_log.csv",
-                             settings.log, append=self.start > 0, best_path=best)]
+        return [MapEvaluator(settings.map_every, evaluate_now, best_map(out / RESULTS_CSV),
+                             best)]
 
     def fit_both(self) -> None:
         settings = self.settings
@@ -238,12 +249,9 @@ class Stages:
                           f"{rate} ({self.recipe.name} recipe).")
         # one per stage: each stage's optimizer keeps its own average
         callbacks = self.recipe.averaged_weights(self.callbacks + extra, after=self.saver)
-        result = self.trainer.fit(self.train_data, steps_per_epoch=self.steps,
+        self.trainer.fit(self.train_data, steps_per_epoch=self.steps,
                                   validation_data=self.val_data, initial_epoch=first,
-                                  epochs=last, callbacks=callbacks, shuffle=False, verbose=2)
-        self.csv_log.append = True  # the next stage adds its rows to this stage's
-        for key, values in result.history.items():
-            self.history.setdefault(key, []).extend(float(v) for v in values)
+                                  epochs=last, callbacks=callbacks, shuffle=False, verbose=0)
 
     def _resume_optimizer(self, first: int) -> int | None:
         """The optimizer's step count, moments (and averaged weights) as the interrupted
@@ -265,7 +273,7 @@ class Stages:
         YoloError when the weights are not finite."""
         best = Path(self.settings.output_dir) / "checkpoints" / BEST
         if best.is_file():
-            self.trainer.load_weights(best)
+            load_network_weights(self.body, best)
         if not all(np.isfinite(w).all() for w in self.body.get_weights()):
             raise YoloError("training diverged: the weights hold NaN or infinite values; no "
                             "model written")

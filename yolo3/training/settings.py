@@ -46,6 +46,10 @@ class TrainSettings:
                                parse=Path)
     annotation_file: Path | None = setting(None, "a training list instead of a VOC export",
                                            parse=Path)
+    val_list: Path | None = setting(None, "the validation images, as a training list: with "
+                                    "--annotation_file, its images are validated on and "
+                                    "never trained on (default: --val_split of the list)",
+                                    parse=Path)
     data_path: Path = setting(Path("."), "where the data is mounted (default: current "
                               "folder)", parse=Path)
     data_dir: str = setting("data", "the export folder inside --data_path",
@@ -87,9 +91,9 @@ class TrainSettings:
     val_split: float = setting(0.2, "share held out (default 0.2)", parse=float,
                                forward=WHEN_SET)
     seed: int = setting(10101, "random seed (default 10101)", parse=int, forward=WHEN_SET)
-    map_every: int = setting(0, "validation mAP every N epochs, into the logs and "
-                             "map_log.csv (default 0: only at the end)", parse=int,
-                             forward=WHEN_SET)
+    map_every: int = setting(1, "validation precision, recall and mAP every N epochs, "
+                             "into results.csv (default 1: every epoch; 0: only "
+                             "the final evaluation)", parse=int, forward=WHEN_SET)
     gpu_num: int = setting(0, "GPUs to use (0: all visible)", parse=int, forward=ALWAYS,
                            driver_flag="--gpu-num")
     mixed_precision: bool = setting(False, "float16 compute (GPUs)", cli="store_true")
@@ -121,9 +125,11 @@ class TrainSettings:
         if not 0 <= self.val_split < 1:
             found["val_split"] = "must be at least 0 and below 1"
         if self.map_every < 0:
-            found["map_every"] = "must be 0 (only at the end) or more"
+            found["map_every"] = "must be 0 (only the final evaluation) or more"
         if self.gpu_num < 0:
             found["gpu_num"] = "must be 0 (all) or more"
+        if self.val_list is not None and self.annotation_file is None:
+            found["val_list"] = "goes with --annotation_file (an export states its own split)"
         if self.resume and self.overwrite:
             found["overwrite"] = "--resume continues the earlier run; --overwrite replaces it: " \
                                  "not both"

@@ -15,18 +15,31 @@ from yolo3.classfiles import format_anchors, read_anchors, read_class_names
 from yolo3.darknet import DarknetConfig, standard_config, with_classes
 from yolo3.data.annotations import Annotation, read_lines
 from yolo3.errors import YoloError
+from yolo3.files import same_location
 from yolo3.training.settings import TrainSettings
 
 
 def gather_annotations(settings: TrainSettings
                        ) -> tuple[list[Annotation], list[str], set[str] | None]:
     """All annotated images, the class names, and the paths of the validation images when
-    the data states its own split (an export's ImageSets val set), else None."""
+    the data states its own split (an export's ImageSets val set, --val_list), else None."""
     given = read_class_names(settings.class_path) if settings.class_path else None
     if settings.annotation_file:
         if given is None:
             raise YoloError("--annotation_file needs --class_path (the class names)")
-        return read_lines(settings.annotation_file), given, None
+        lines = read_lines(settings.annotation_file)
+        if settings.val_list is None:
+            return lines, given, None
+        if same_location(settings.val_list, settings.annotation_file):
+            raise YoloError("--val_list is the --annotation_file itself: give the list of "
+                            "the images to validate on")
+        if not Path(settings.val_list).is_file():
+            raise YoloError(f"--val_list {settings.val_list}: no such file")
+        val = read_lines(settings.val_list)
+        if not val:
+            raise YoloError(f"--val_list {settings.val_list}: no images listed")
+        merged = list({a.path: a for a in [*lines, *val]}.values())
+        return merged, given, {a.path for a in val}
     from yolo3.data.voc import convert_export
 
     export = Path(settings.data_path) / settings.data_dir
@@ -41,7 +54,7 @@ def gather_annotations(settings: TrainSettings
 
 
 def split_as_stated(annotations: list[Annotation], stated_val: set[str] | None,
-                    val_split: float, seed: int, log=print
+                    val_split: float, seed: int, log=print, stated_by: str = "The export"
                     ) -> tuple[list[Annotation], list[Annotation]]:
     """(train, validation): the data's own split where it states one — an image listed
     for validation is never trained on, even when the export lists it for training too —
@@ -50,18 +63,20 @@ def split_as_stated(annotations: list[Annotation], stated_val: set[str] | None,
         return split(annotations, val_split, seed)
     val = [a for a in annotations if a.path in stated_val]
     train = [a for a in annotations if a.path not in stated_val]
-    log(f"The export states its split: {len(train)} training and {len(val)} validation "
+    log(f"{stated_by} states its split: {len(train)} training and {len(val)} validation "
         "images (--val_split applies to data without one).")
     return train, val
 
 
-def readable(annotations: list[Annotation], log=print) -> list[Annotation]:
+def readable(annotations: list[Annotation], log=print
+             ) -> tuple[list[Annotation], dict[str, tuple[int, int]], int]:
     """The annotations whose image file opens and is within the pixel limit (a broken
-    image would stop training mid-epoch); YoloError for boxes wholly outside their image,
-    which say the list was made for other images."""
+    image would stop training mid-epoch), each kept image's (width, height), and how many
+    were left out; YoloError for boxes wholly outside their image, which say the list was
+    made for other images."""
     from yolo3.images import verify_image
 
-    kept, broken, outside = [], [], []
+    kept, broken, outside, sizes = [], [], [], {}
     for annotation in annotations:
         try:
             width, height = verify_image(annotation.path)
@@ -75,18 +90,21 @@ def readable(annotations: list[Annotation], log=print) -> list[Annotation]:
             outside.append(f"{annotation.path} ({width}×{height}): box "
                            + ",".join(str(int(v)) for v in boxes[away.argmax()]))
         kept.append(annotation)
+        sizes[annotation.path] = (width, height)
     if outside:
         raise YoloError(f"{len(outside)} images have boxes wholly outside the image, e.g. "
                         f"{outside[0]}: the list does not describe these images")
     if broken:
         log(f"Note: {len(broken)} unreadable images left out ({', '.join(broken[:3])}"
             f"{' …' if len(broken) > 3 else ''})")
-    return kept
+    return kept, sizes, len(broken)
 
 
-RUN_OUTPUTS = ("trained_model.h5", "training_log.csv", "checkpoints", "metrics.json",
+RUN_OUTPUTS = ("trained_model.h5", "results.csv", "checkpoints", "metrics.json",
                "custom_anchors.txt", "classes.txt", "train_list.txt", "val_list.txt",
-               "training_curves.png", "evaluation", "logs", "map_log.csv")
+               "results.png", "labels.png", "val_predictions.png", "evaluation", "logs",
+               # earlier versions' logs: an earlier run's all the same
+               "training_log.csv", "map_log.csv", "training_curves.png")
 
 
 def check_output_dir(settings: TrainSettings) -> None:
@@ -100,7 +118,7 @@ def check_output_dir(settings: TrainSettings) -> None:
 
     out = Path(settings.output_dir)
     refuse_overwriting_inputs([out / name for name in RUN_OUTPUTS] + [out],
-                              [settings.annotation_file, settings.class_path,
+                              [settings.annotation_file, settings.val_list, settings.class_path,
                                settings.anchors_path, settings.weights])
     earlier = [name for name in RUN_OUTPUTS if (out / name).exists()]
     if earlier and not (settings.resume or settings.overwrite):

@@ -1,0 +1,68 @@
+"""yolo3.evaluation.plots: each picture is a real PNG of sensible size, drawn from the
+numbers it is given (and nothing is written when there is nothing to draw)."""
+
+from __future__ import annotations
+
+import numpy as np
+from PIL import Image
+
+from helpers import SAMPLE
+from yolo3.data.annotations import Annotation
+from yolo3.evaluation.metrics import ImageResult, confusion_matrix, voc_metrics
+from yolo3.evaluation.plots import (
+    plot_confidence_curves,
+    plot_confusion_matrix,
+    plot_labels,
+    plot_pr_curves,
+    plot_prediction_sample,
+    plot_predictions,
+)
+
+NAMES = ["cat", "dog", "a class with a long name"]
+
+
+def results():
+    return [ImageResult.from_lists([[0, 0, 10, 10], [20, 20, 40, 40]], [0, 1],
+                                   [[0, 0, 10, 10], [21, 21, 40, 40], [50, 50, 60, 60]],
+                                   [0.9, 0.6, 0.4], [0, 2, 1])]
+
+
+def png_size(path):
+    with Image.open(path) as image:
+        assert image.format == "PNG"
+        return image.size
+
+
+def test_curves_and_confusion_matrix(tmp_path):
+    voc = voc_metrics(results(), 3)
+    plot_pr_curves(voc, NAMES, tmp_path / "pr")
+    assert sorted(p.name for p in (tmp_path / "pr").iterdir()) == ["000_cat.png", "001_dog.png"]
+    plot_confidence_curves(voc, NAMES, tmp_path / "confidence.png")
+    width, height = png_size(tmp_path / "confidence.png")
+    assert width > 2 * height  # three panels side by side
+    matrix = confusion_matrix(results(), 3, 0.3)
+    assert matrix[2, 1] == 1 and matrix[1, 3] == 1  # dog taken for the long name; a false alarm
+    plot_confusion_matrix(matrix, NAMES, tmp_path / "confusion.png", 0.3)
+    assert min(png_size(tmp_path / "confusion.png")) > 200
+
+
+def test_predictions_beside_labels_and_none_when_nothing_reads(tmp_path):
+    image = np.asarray(Image.open(SAMPLE).convert("RGB"))
+    truth = np.array([[30, 30, 298, 390, 0]])
+    found = [{"box": [32, 28, 300, 380], "score": 0.8, "class_id": 0},
+             {"box": [1, 1, 5, 5], "score": 0.1, "class_id": 1}]
+    plot_predictions([(image, truth, found)] * 3, NAMES, tmp_path / "grid.png", 0.3)
+    width, height = png_size(tmp_path / "grid.png")
+    assert width > height  # two columns of label | prediction pairs, two rows
+    listed = [Annotation(str(tmp_path / "missing.jpg"), truth), Annotation(str(SAMPLE), truth)]
+    assert plot_prediction_sample(listed, {str(SAMPLE): found}, NAMES, tmp_path / "s.png",
+                                  0.3) == 1
+    assert plot_prediction_sample(listed[:1], {}, NAMES, tmp_path / "none.png", 0.3) == 0
+    assert not (tmp_path / "none.png").exists()
+
+
+def test_label_statistics(tmp_path):
+    boxes = [np.array([[0, 0, 50, 100, 0], [10, 10, 20, 20, 2]]), np.zeros((0, 5)),
+             np.array([[100, 100, 200, 150, 0]])]
+    plot_labels(boxes, [(200, 200), (50, 50), (400, 300)], NAMES, tmp_path / "labels.png")
+    assert png_size(tmp_path / "labels.png")[0] > 600

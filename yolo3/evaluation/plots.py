@@ -1,0 +1,200 @@
+"""Pictures of a data set and of a detector's results on it (matplotlib, written
+atomically): precision-recall and confidence curves, the confusion matrix, validation
+images with predictions beside their labels, and label statistics.
+
+evaluate.py and training write them; boxes are [x_min, y_min, x_max, y_max] in image
+pixels throughout, classes are indices into ``class_names``.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+
+from yolo3.evaluation.metrics import VocMetrics, confidence_curves
+from yolo3.files import atomic_output
+
+THRESHOLDS = np.linspace(0.0, 1.0, 101)
+LABELLED_CLASSES = 10  # curves get a legend entry each up to this many classes
+
+
+def pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def save_figure(figure, path: Path, dpi: int = 100) -> None:
+    """Write ``figure`` as a PNG at ``path`` (never half-written) and free it."""
+    with atomic_output(path) as tmp:
+        figure.savefig(tmp, format="png", dpi=dpi, bbox_inches="tight")
+    pyplot().close(figure)
+
+
+def class_colour(class_id: int):
+    import matplotlib
+
+    return matplotlib.colormaps["tab20"](class_id % 20)
+
+
+def plot_pr_curves(voc: VocMetrics, class_names: list[str], folder: Path) -> None:
+    """One precision-recall curve per class with ground truth: ``NNN_<name>.png``."""
+    plt = pyplot()
+    for c, curve in voc.curves.items():
+        name = class_names[c]
+        figure, axes = plt.subplots(figsize=(5, 4))
+        axes.plot(curve.recall, curve.precision, lw=1.5)
+        axes.set(xlim=(0, 1), ylim=(0, 1.02), xlabel="recall", ylabel="precision",
+                 title=f"{name}: AP50 {curve.ap:.3f} ({curve.num_gt} objects)")
+        axes.grid(alpha=0.3)
+        safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", name)
+        save_figure(figure, folder / f"{c:03d}_{safe}.png", dpi=80)
+
+
+def plot_confidence_curves(voc: VocMetrics, class_names: list[str], path: Path) -> None:
+    """Precision, recall and F1 against the score threshold: a thin line per class, the
+    mean over classes bold, with the threshold of best mean F1 marked."""
+    plt = pyplot()
+    figure, panels = plt.subplots(1, 3, figsize=(15, 4.5))
+    curves = {c: confidence_curves(curve, THRESHOLDS) for c, curve in voc.curves.items()}
+    for k, (axes, label) in enumerate(zip(panels, ("precision", "recall", "F1"))):
+        for c, values in curves.items():
+            axes.plot(THRESHOLDS, values[k], lw=0.8, color=class_colour(c),
+                      label=class_names[c] if len(curves) <= LABELLED_CLASSES else None)
+        if curves:
+            mean = np.mean([values[k] for values in curves.values()], axis=0)
+            best = int(np.argmax(np.mean([v[2] for v in curves.values()], axis=0)))
+            axes.plot(THRESHOLDS, mean, lw=2.5, color="tab:blue",
+                      label=f"all classes {mean[best]:.2f} at {THRESHOLDS[best]:.2f}")
+            axes.axvline(THRESHOLDS[best], color="grey", lw=0.8, ls="--")
+        axes.set(xlim=(0, 1), ylim=(0, 1.02), xlabel="score threshold", ylabel=label,
+                 title=f"{label} against score threshold")
+        axes.grid(alpha=0.3)
+        axes.legend(loc="lower left" if k != 1 else "upper right", fontsize=8)
+    save_figure(figure, path)
+
+
+def plot_confusion_matrix(matrix: np.ndarray, class_names: list[str], path: Path,
+                          score_threshold: float) -> None:
+    """The (C + 1)² matrix of metrics.confusion_matrix, each true-class column normalised
+    to 1 (counts written in the cells when there is room)."""
+    plt = pyplot()
+    names = [*class_names, "background"]
+    size = len(names)
+    totals = matrix.sum(axis=0, keepdims=True)
+    shares = np.divide(matrix, totals, out=np.zeros(matrix.shape), where=totals > 0)
+    side = min(16.0, 3.0 + 0.45 * size)
+    figure, axes = plt.subplots(figsize=(side + 1.5, side))
+    image = axes.imshow(shares, cmap="Blues", vmin=0, vmax=1)
+    figure.colorbar(image, ax=axes, fraction=0.046, pad=0.04, label="share of the true class")
+    if size <= 30:
+        for i, j in zip(*np.nonzero(matrix)):
+            axes.text(j, i, str(matrix[i, j]), ha="center", va="center", fontsize=8,
+                      color="white" if shares[i, j] > 0.5 else "black")
+    ticks = np.arange(size)
+    shown = names if size <= 60 else [""] * size
+    axes.set_xticks(ticks, shown, rotation=90, fontsize=8)
+    axes.set_yticks(ticks, shown, fontsize=8)
+    axes.set(xlabel="true class", ylabel="predicted class",
+             title=f"Confusion matrix (score ≥ {score_threshold:g}, IoU > 0.5)")
+    save_figure(figure, path)
+
+
+def plot_predictions(samples: list[tuple[np.ndarray, np.ndarray, list[dict]]],
+                     class_names: list[str], path: Path, score_threshold: float,
+                     columns: int = 2) -> None:
+    """Images with their labels (left) beside the detections scoring ≥
+    ``score_threshold`` (right). ``samples``: (RGB image (H, W, 3), ground truth (G, 5)
+    [x_min, y_min, x_max, y_max, class], detections as yolo_video.py --json writes them)."""
+    if not samples:
+        return
+    plt = pyplot()
+    rows = -(-len(samples) // columns)
+    figure, grid = plt.subplots(rows, 2 * columns, figsize=(5 * columns, 2.6 * rows),
+                                squeeze=False)
+    for axes in grid.flat:
+        axes.axis("off")
+    for k, (image, truth, detections) in enumerate(samples):
+        left, right = grid[k // columns, 2 * (k % columns)], grid[k // columns,
+                                                                  2 * (k % columns) + 1]
+        kept = [d for d in detections if d["score"] >= score_threshold]
+        for axes, boxes, title in (
+                (left, [(b[:4], int(b[4]), None) for b in truth], f"labels ({len(truth)})"),
+                (right, [(d["box"], d["class_id"], d["score"]) for d in kept],
+                 f"predictions ({len(kept)})")):
+            axes.imshow(image)
+            axes.set_title(title, fontsize=8)
+            for box, class_id, score in boxes:
+                _draw_box(axes, box, class_id, class_names, score)
+    figure.suptitle(f"Validation images: labels | predictions (score ≥ {score_threshold:g})",
+                    fontsize=10)
+    save_figure(figure, path)
+
+
+def _draw_box(axes, box, class_id: int, class_names: list[str], score) -> None:
+    from matplotlib.patches import Rectangle
+
+    x0, y0, x1, y1 = (float(v) for v in box)
+    colour = class_colour(class_id)
+    axes.add_patch(Rectangle((x0, y0), x1 - x0, y1 - y0, fill=False, lw=1.2, color=colour))
+    name = class_names[class_id] if 0 <= class_id < len(class_names) else str(class_id)
+    axes.text(x0, y0, name if score is None else f"{name} {score:.2f}", fontsize=6,
+              color="white", va="bottom", bbox={"facecolor": colour, "pad": 0.5, "lw": 0})
+
+
+def plot_labels(boxes: list[np.ndarray], sizes: list[tuple[int, int]],
+                class_names: list[str], path: Path) -> None:
+    """Label statistics of a training list: objects per class, where box centres fall and
+    how large boxes are, relative to their image. ``boxes``: one (G, 5) array per image;
+    ``sizes``: each image's (width, height)."""
+    plt = pyplot()
+    rows = [b for b in boxes if len(b)]
+    every = np.concatenate(rows) if rows else np.zeros((0, 5))
+    scale = np.concatenate([np.tile([w, h, w, h], (len(b), 1))
+                            for b, (w, h) in zip(boxes, sizes) if len(b)] or [np.ones((0, 4))])
+    relative = every[:, :4] / scale
+    centres = (relative[:, :2] + relative[:, 2:]) / 2
+    extents = relative[:, 2:] - relative[:, :2]
+    counts = np.bincount(every[:, 4].astype(np.int64), minlength=len(class_names))
+    figure, (bars, where, shapes) = plt.subplots(1, 3, figsize=(15, 4.5))
+    positions = np.arange(len(class_names))
+    bars.bar(positions, counts, color=[class_colour(c) for c in positions])
+    bars.set_xticks(positions, class_names if len(class_names) <= 40 else [""] * len(positions),
+                    rotation=90 if len(class_names) > 6 else 0, fontsize=8)
+    bars.set(ylabel="objects", title=f"{len(every)} objects in {len(boxes)} images")
+    for axes, xy, labels, title in (
+            (where, centres, ("x centre", "y centre"), "where box centres fall"),
+            (shapes, extents, ("width", "height"), "box size")):
+        axes.hist2d(xy[:, 0], xy[:, 1], bins=40, range=((0, 1), (0, 1)), cmap="Blues",
+                    cmin=1)
+        axes.set(xlim=(0, 1), ylim=(0, 1), xlabel=f"{labels[0]} (share of the image)",
+                 ylabel=f"{labels[1]} (share of the image)", title=title, aspect="equal")
+    where.invert_yaxis()  # as in the image: y grows downwards
+    save_figure(figure, path)
+
+
+def plot_prediction_sample(annotations, detections: dict[str, list[dict]],
+                           class_names: list[str], path: Path, score_threshold: float,
+                           count: int = 8) -> int:
+    """:func:`plot_predictions` for the first ``count`` readable images of ``annotations``
+    (yolo3.data.annotations.Annotation) with their ``detections`` ({path: [...]}); returns
+    how many it drew (0: no picture, none could be read)."""
+    from yolo3.errors import YoloError
+    from yolo3.images import load_image
+
+    samples = []
+    for annotation in annotations:
+        if len(samples) == count:
+            break
+        try:
+            image = np.asarray(load_image(annotation.path))
+        except YoloError:
+            continue
+        samples.append((image, annotation.boxes, detections.get(annotation.path, [])))
+    plot_predictions(samples, class_names, path, score_threshold)
+    return len(samples)
