@@ -11,6 +11,21 @@ import pytest  # noqa: E402
 from helpers import CFG, SAMPLE, write_random_weights  # noqa: E402
 from yolo3.darknet import load_cfg  # noqa: E402
 
+# Test modules that run azureml_driver.py or deploy_to_azureml.py: each rebuilds the code
+# snapshot in the checkout's .azureml_build/, so they share one test worker.
+SNAPSHOT_BUILDERS = {"test_bad_input_arguments.py", "test_imports.py", "test_train_azureml.py",
+                     "test_deploy.py", "test_job.py"}
+
+
+def pytest_collection_modifyitems(config, items):
+    """With pytest-xdist (pyproject's addopts: two workers, --dist loadgroup): each test
+    module runs whole on one worker (its module fixtures are built once), and the modules
+    that rebuild the Azure code snapshots on the same one."""
+    for item in items:
+        name = item.path.name
+        group = "azureml-snapshots" if name in SNAPSHOT_BUILDERS else str(item.path)
+        item.add_marker(pytest.mark.xdist_group(group))
+
 
 @pytest.fixture(scope="session")
 def tiny_weights():
@@ -133,12 +148,22 @@ def azurite_binary(repo):
     """Azurite's launcher in ``repo``/node_modules, installed with npm on first use; the
     Blob tests skip, saying how to enable them, where Node.js/npm or the registry is
     missing."""
-    import shutil
-    import subprocess
+
+    from yolo3.files import exclusive
 
     binary = repo / "node_modules" / ".bin" / "azurite-blob"
     if binary.exists():
         return binary
+    with exclusive(repo / ".azurite-install.lock"):  # the test workers take turns
+        if binary.exists():
+            return binary
+        return _install_azurite(repo, binary)
+
+
+def _install_azurite(repo, binary):
+    import shutil
+    import subprocess
+
     npm = shutil.which("npm")
     if npm is None:
         pytest.skip(f"the Blob tests need Azurite: install Node.js 20 with npm (then the tests "

@@ -113,3 +113,22 @@ def test_file_digests_follow_the_bytes_not_the_name(tmp_path):
     assert file_digest(tmp_path / "a.jpg") != file_digest(tmp_path / "c.jpg")
     assert file_digest(tmp_path / "a.jpg", chunk=7) == file_digest(tmp_path / "a.jpg")
     assert 0 <= file_digest(tmp_path / "a.jpg") < 2**64
+
+
+def test_exclusive_makes_processes_take_turns(tmp_path):
+    """Two processes holding the same lock never overlap."""
+    import subprocess
+    import sys
+
+    script = (
+        "import sys, time; sys.path.insert(0, '.'); from yolo3.files import exclusive\n"
+        "with exclusive(sys.argv[1]):\n"
+        "    open(sys.argv[2], 'a').write('in\\n'); time.sleep(0.5)\n"
+        "    open(sys.argv[2], 'a').write('out\\n')\n")
+    from helpers import REPO
+
+    log = tmp_path / "log"
+    workers = [subprocess.Popen([sys.executable, "-c", script, str(tmp_path / "lock"),
+                                 str(log)], cwd=REPO) for _ in range(3)]
+    assert [w.wait(timeout=60) for w in workers] == [0, 0, 0]
+    assert log.read_text() == "in\nout\n" * 3

@@ -209,3 +209,22 @@ def file_digest(path: str | Path, chunk: int = 4 << 20) -> int:
         while block := f.read(chunk):
             digest.update(block)
     return int.from_bytes(digest.digest(), "little")
+
+
+@contextmanager
+def exclusive(lock_path: str | Path) -> Iterator[None]:
+    """Holds an exclusive lock on ``lock_path`` (created if need be) for the block, so two
+    processes setting up the same thing (an environment, a tool) take turns. POSIX
+    ``flock``; where there is none (Windows) the block runs unlocked."""
+    try:
+        import fcntl
+    except ImportError:
+        yield
+        return
+    Path(lock_path).parent.mkdir(parents=True, exist_ok=True)
+    with open(lock_path, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)

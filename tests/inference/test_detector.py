@@ -233,8 +233,11 @@ def test_each_cfgs_decode_equals_numpy_on_opencv_outputs(tmp_path, random_weight
     assert gaps.max() > 1e-5
     # IoU 1: NMS keeps every box above the cut (no two candidates of a class coincide)
     nms = NmsSettings(score=float(scores[k - 1] + scores[k]) / 2, iou=1.0, max_per_class=100)
-    export_onnx(loaded, tmp_path / f"{name}.onnx", (416, 416), nms)
-    for detector in (Detector(loaded, nms=nms), OnnxDetector(tmp_path / f"{name}.onnx", nms=nms)):
+    detectors = [Detector(loaded, nms=nms)]
+    if name != "yolov4":  # its ONNX export takes 45 s; the tiny v4 cfgs cover scale_x_y there
+        export_onnx(loaded, tmp_path / f"{name}.onnx", (416, 416), nms)
+        detectors.append(OnnxDetector(tmp_path / f"{name}.onnx", nms=nms))
+    for detector in detectors:
         found = detector.detect(image)
         assert len(found) == k
         for box, score, class_id in zip(boxes[:k], scores[:k], classes[:k]):  # near-ties

@@ -39,7 +39,7 @@ def save_figure(figure, path: Path, dpi: int = 100) -> None:
 def class_colour(class_id: int):
     import matplotlib
 
-    return matplotlib.colormaps["tab20"](class_id % 20)
+    return matplotlib.colormaps["tab10"](class_id % 10)
 
 
 def plot_pr_curves(voc: VocMetrics, class_names: list[str], folder: Path) -> None:
@@ -69,7 +69,7 @@ def plot_confidence_curves(voc: VocMetrics, class_names: list[str], path: Path) 
         if curves:
             mean = np.mean([values[k] for values in curves.values()], axis=0)
             best = int(np.argmax(np.mean([v[2] for v in curves.values()], axis=0)))
-            axes.plot(THRESHOLDS, mean, lw=2.5, color="tab:blue",
+            axes.plot(THRESHOLDS, mean, lw=2.5, color="black",
                       label=f"all classes {mean[best]:.2f} at {THRESHOLDS[best]:.2f}")
             axes.axvline(THRESHOLDS[best], color="grey", lw=0.8, ls="--")
         axes.set(xlim=(0, 1), ylim=(0, 1.02), xlabel="score threshold", ylabel=label,
@@ -170,8 +170,9 @@ def plot_labels(boxes: list[np.ndarray], sizes: list[tuple[int, int]],
     for axes, xy, labels, title in (
             (where, centres, ("x centre", "y centre"), "where box centres fall"),
             (shapes, extents, ("width", "height"), "box size")):
-        axes.hist2d(xy[:, 0], xy[:, 1], bins=40, range=((0, 1), (0, 1)), cmap="Blues",
-                    cmin=1)
+        # points, fainter the more there are, so a few objects and many both read
+        axes.scatter(xy[:, 0], xy[:, 1], s=6, lw=0, color="tab:blue",
+                     alpha=float(np.clip(150 / max(len(xy), 1), 0.03, 0.8)))
         axes.set(xlim=(0, 1), ylim=(0, 1), xlabel=f"{labels[0]} (share of the image)",
                  ylabel=f"{labels[1]} (share of the image)", title=title, aspect="equal")
     where.invert_yaxis()  # as in the image: y grows downwards

@@ -18,6 +18,7 @@ import urllib.request
 from pathlib import Path
 
 from yolo3.errors import YoloError
+from yolo3.files import exclusive
 
 REPO = Path(__file__).resolve().parents[2]
 SCORE_SCRIPT = REPO / "deploy" / "score.py"
@@ -31,6 +32,15 @@ def serving_environment(venv: Path = SERVE_VENV, log=print) -> Path:
     bin_dir = venv / "bin"
     if (bin_dir / "azmlinfsrv").exists():
         return bin_dir
+    # two processes (two test workers, two deployments) must not build it at once
+    with exclusive(venv.parent / f".{venv.name}.lock"):
+        if (bin_dir / "azmlinfsrv").exists():  # the other one built it meanwhile
+            return bin_dir
+        _create_serving_environment(venv, bin_dir, log)
+    return bin_dir
+
+
+def _create_serving_environment(venv: Path, bin_dir: Path, log) -> None:
     log(f"Creating the serving environment {venv} (requirements-serve.txt)...")
     shutil.rmtree(venv, ignore_errors=True)
     try:
@@ -43,7 +53,6 @@ def serving_environment(venv: Path = SERVE_VENV, log=print) -> Path:
         lines = (error.stderr or b"").decode(errors="replace").strip().splitlines()
         raise YoloError("could not create the serving environment: "
                         f"{lines[-1] if lines else error}") from None
-    return bin_dir
 
 
 def free_port() -> int:

@@ -56,7 +56,7 @@ def restore_optimizer_state(trainer, checkpoints: Path) -> int | None:
 
 
 def write_outputs(out: Path, body, config, class_names, anchors, train_set, val_set,
-                  settings: TrainSettings) -> dict:
+                  settings: TrainSettings, first_epoch: int = 0) -> dict:
     """The trained model (with the digests of its training images), its anchors, classes
     and lists, results.png, and — with validation images — the final evaluation:
     metrics.json, evaluation/ (curves, confusion matrix) and val_predictions.png."""
@@ -76,7 +76,9 @@ def write_outputs(out: Path, body, config, class_names, anchors, train_set, val_
     write_lines(out / "val_list.txt", val_set)
     plot_results(out / RESULTS_CSV, out / RESULTS_PNG)
     rows = read_results(out / RESULTS_CSV)
-    summary = {"model": str(model_path), "epochs_run": len(rows),
+    # epochs this invocation ran (a resumed run's earlier rows are the interrupted one's)
+    summary = {"model": str(model_path),
+               "epochs_run": int(rows[-1]["epoch"]) - first_epoch if rows else 0,
                "final_loss": rows[-1]["train/loss"] if rows else None,
                **DecodeProblems.counts()}
     for key, what in (("images_salvaged", "damaged images were trained on as far as OpenCV "

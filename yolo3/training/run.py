@@ -94,7 +94,7 @@ def train(settings: TrainSettings) -> dict:
     run.fit_both()
     run.restore_best()
     summary = write_outputs(Path(settings.output_dir), body, data.config, data.class_names,
-                            data.anchors, data.train_set, data.val_set, settings)
+                            data.anchors, data.train_set, data.val_set, settings, run.start)
     summary["images_left_out"] = data.left_out
     if "voc_map50" in summary:
         run.reporter.final(summary)
@@ -200,7 +200,7 @@ class Stages:
 
     def _map_evaluator(self, out: Path, best: Path | None) -> list:
         settings, data = self.settings, self.data
-        if not settings.map_every or not data.val_set:
+        if not settings.map_every or not settings.evaluate or not data.val_set:
             return []
         detector = None
 

@@ -100,7 +100,7 @@ class TrainSettings:
     resume: bool = setting(False, "continue from <output_dir>/checkpoints", cli="store_true")
     overwrite: bool = setting(False, "replace the outputs of an earlier run in --output_dir",
                               cli="store_true")
-    evaluate: bool = setting(True, "skip the final validation mAP",
+    evaluate: bool = setting(True, "no validation mAP: neither per epoch nor at the end",
                              cli="store_false:--no_evaluation")
     log: object = field(default=print, repr=False)
 
