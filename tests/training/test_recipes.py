@@ -98,7 +98,7 @@ def test_each_recipe_carries_its_behaviour(tmp_path):
 
     best = tmp_path / "best.weights.h5"
     assert [type(c).__name__ for c in keras_yolo3.best_by_loss(best, "val_loss", None)] == [
-        "ModelCheckpoint"]
+        "BestByLoss"]
     assert modern.best_by_loss(best, "val_loss", None) == []
     assert (keras_yolo3.best_by_map(best), modern.best_by_map(best)) == (None, best)
 

@@ -319,8 +319,8 @@ def test_metrics_go_to_mlflow_and_an_active_azure_ml_run(monkeypatch):
     reporter = MetricsReporter(["epoch", "train/loss", "mAP50-95"])
     reporter.on_epoch_end(3, {"loss": 1.5, "val_map50_95": 0.25})
     reporter.final({"voc_map50": 0.9, "coco_map": 0.5, "ap50": 0.9})
-    assert ("mlflow", "train/loss", 1.5, 3) in logged and ("aml", "train/loss", 1.5) in logged
-    assert ("mlflow", "mAP50-95", 0.25, 3) in logged
+    assert ("mlflow", "train/loss", 1.5, 4) in logged and ("aml", "train/loss", 1.5) in logged
+    assert ("mlflow", "mAP50-95", 0.25, 4) in logged  # epochs counted from 1
     assert ("aml", "voc_map50", 0.9) in logged
 
 

@@ -159,7 +159,7 @@ class MetricsReporter(keras.callbacks.Callback):
             if value is None or name == "epoch":
                 continue
             if self.mlflow is not None:
-                self.mlflow.log_metric(name, float(value), step=epoch)
+                self.mlflow.log_metric(name, float(value), step=epoch + 1)  # as results.csv counts
             if self.run is not None:
                 self.run.log(name, float(value))
 
