@@ -102,3 +102,10 @@ def test_bad_validation_lists(tmp_path, case, message):
     assert_one_line_error(result, message, *(["val.txt: no such file"] if case == "missing"
                                               else []))
     assert not (tmp_path / "out").exists()
+
+
+def test_missing_pretrained_weights_are_named_before_any_work(tmp_path, shapes_export):
+    result = train(tmp_path, "--data_path", str(shapes_export), "--weights",
+                   str(tmp_path / "missing.h5"), "--output_dir", str(tmp_path / "out"))
+    assert_one_line_error(result, "--weights", "missing.h5: no such file")
+    assert not (tmp_path / "out").exists()

@@ -161,8 +161,8 @@ def test_an_image_listed_for_both_sets_is_only_validated_on():
 
 
 def test_a_trained_model_knows_its_size(tmp_path, shapes_export, capfd):
-    """Trained at 128: the model file and its cfg say so, and every consumer runs it at
-    128 unless told otherwise — export.py's ONNX input, evaluate.py's detector
+    """Trained at 160: the model file and its cfg say so, and every consumer runs it at
+    160 unless told otherwise — export.py's ONNX input, evaluate.py's detector
     (open_detector), yolo_video.py's (YOLO); another size is allowed, with a note."""
     from yolo import YOLO
     from yolo3.inference.onnx_detector import OnnxDetector
@@ -170,22 +170,22 @@ def test_a_trained_model_knows_its_size(tmp_path, shapes_export, capfd):
     from yolo3.model.files import read_metadata
 
     out = tmp_path / "out"
-    train(smoke_settings(shapes_export, out, evaluate=False))
+    train(smoke_settings(shapes_export, out, input_size=160, evaluate=False))
     model = out / "trained_model.h5"
     metadata = read_metadata(model)
-    assert metadata.input_size == (128, 128) and metadata.config().input_size == (128, 128)
-    assert "width=128" in metadata.cfg_text and "height=128" in metadata.cfg_text
-    assert open_detector(model).input_size == (128, 128)
-    assert YOLO(model_path=str(model)).model_image_size == (128, 128)
+    assert metadata.input_size == (160, 160) and metadata.config().input_size == (160, 160)
+    assert "width=160" in metadata.cfg_text and "height=160" in metadata.cfg_text
+    assert open_detector(model).input_size == (160, 160)
+    assert YOLO(model_path=str(model)).model_image_size == (160, 160)
     capfd.readouterr()
-    assert YOLO(model_path=str(model), model_image_size=(160, 160)).model_image_size == (160,
-                                                                                       160)
-    assert "was trained at 128x128; running it at 160x160" in capfd.readouterr().err
+    assert YOLO(model_path=str(model), model_image_size=(128, 128)).model_image_size == (128,
+                                                                                       128)
+    assert "was trained at 160x160; running it at 128x128" in capfd.readouterr().err
     result = subprocess.run([sys.executable, "export.py", str(model), str(tmp_path / "m.onnx")],
                             cwd=REPO, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr
-    assert "128x128" in result.stdout
-    assert OnnxDetector(tmp_path / "m.onnx").input_size == (128, 128)
+    assert "160x160" in result.stdout
+    assert OnnxDetector(tmp_path / "m.onnx").input_size == (160, 160)
 
 
 def test_yolov4_tiny_trains_letterboxed_and_detects(tmp_path, shapes_export):

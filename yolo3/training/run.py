@@ -74,6 +74,8 @@ class Prepared:
 def train(settings: TrainSettings) -> dict:
     """Run a whole training; return a summary (paths, epochs run, final metrics)."""
     settings = checked(settings)
+    if settings.weights and not settings.resume and not Path(settings.weights).is_file():
+        raise YoloError(f"--weights {settings.weights}: no such file")  # before any work
     check_output_dir(settings)
     keras.utils.set_random_seed(settings.seed)
     if settings.mixed_precision:
