@@ -42,6 +42,30 @@ def test_detection_never_replaces_the_photos(tmp_path, tiny_model, photos, case)
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.parametrize("target", ["model", "classes", "anchors", "video onto the model"])
+def test_detection_never_replaces_the_model_or_its_files(tmp_path, tiny_model, target):
+    """--json (or a video's --output) naming the model, classes or anchors file is refused
+    before anything is written: all three stay as they were."""
+    model = tmp_path / "model.h5"
+    shutil.copy(tiny_model, model)
+    classes = tmp_path / "classes.txt"
+    classes.write_text("".join(f"c{i}\n" for i in range(80)))
+    anchors = tmp_path / "anchors.txt"
+    anchors.write_text("10,14, 23,27, 37,58, 81,82, 135,169, 344,319\n")
+    before = tree_bytes(tmp_path)
+    files = ["--model_path", str(model), "--classes_path", str(classes), "--anchors_path",
+             str(anchors)]
+    if target == "video onto the model":
+        args = ["--input", str(tmp_path / "clip.mp4"), "--output", str(model)]
+    else:
+        chosen = {"model": model, "classes": classes, "anchors": anchors}[target]
+        args = ["--image", "--input", str(SAMPLE), "--output", str(tmp_path / "out"),
+                "--json", str(chosen)]
+    result = run_script("yolo_video.py", *files, *args)
+    assert_one_line_error(result, "refusing to write", "it is the input")
+    assert tree_bytes(tmp_path) == before and not partial_files(tmp_path)
+
+
 def test_a_video_is_not_written_onto_itself(tmp_path, tiny_model):
     import cv2
     import numpy as np

@@ -81,17 +81,19 @@ def _format_for(path: Path) -> str:
         suffix, suffix.lstrip(".").upper() or "PNG")
 
 
-def plan_images(input_spec: str, output: str | None, json_path: str | None
-                ) -> dict[Path, Path]:
+def plan_images(input_spec: str, output: str | None, json_path: str | None,
+                model_files: tuple = ()) -> dict[Path, Path]:
     """{input image: annotated output}, checked before any model is loaded: no output may
-    be an input (an annotated copy never replaces its photo), and every output folder and
-    the --json file must be writable."""
+    be an input (an annotated copy never replaces its photo; the report never replaces
+    the ``model_files``: model, classes, anchors), and every output folder and the --json
+    file must be writable."""
     inputs = expand_inputs(input_spec)
     if output is None:
         inputs = without_own_outputs(inputs)
     targets = output_paths(inputs, output)
     refuse_overwriting_inputs([*targets, output, json_path],
-                              [*inputs, input_spec if Path(input_spec).is_dir() else None])
+                              [*inputs, input_spec if Path(input_spec).is_dir() else None,
+                               *model_files])
     for target in {t.parent: t for t in targets}.values():
         check_writable(target)
     if json_path:
