@@ -89,6 +89,11 @@ def parse_args(argv):
     if fmt is None:
         parser.error(f"{args.output}: unsupported format {args.output.suffix}; supported: "
                      + ", ".join(f"{f.output_name()} for {f.label}" for f in EXPORTED))
+    named = export_format_of(args.output)
+    if named is not None and named is not fmt:  # a file whose name says another format
+        parser.error(f"--format {fmt.name} writes {fmt.output_name()}, but {args.output} is "
+                     f"named as {named.label} ({named.output_name()}): name the output for "
+                     "the format, or leave --format out")
     args.format = fmt
     given = {RAW: args.raw, OPSET: args.opset is not None}
     if any(on and option not in fmt.export_options for option, on in given.items()):

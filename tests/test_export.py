@@ -46,6 +46,9 @@ def test_export_then_detect_and_evaluate_with_the_file(tmp_path, tiny_model):
 
 @pytest.mark.parametrize("args, phrases", [
     (["MODEL", "out.tfl"], ["unsupported format .tfl", ".onnx", ".tflite"]),
+    (["MODEL", "out.onnx", "--format", "tflite"], ["--format tflite writes .tflite",
+                                                    "out.onnx is named as ONNX"]),
+    (["MODEL", "out", "--format", "onnx"], ["--format onnx writes .onnx"]),
     (["MODEL", "out.tflite", "--raw"], ["apply to ONNX exports"]),
     (["MODEL", "out.tflite", "--opset", "13"], ["apply to ONNX exports"]),
     (["MODEL", "out", "--raw"], ["apply to ONNX exports"]),
