@@ -3,6 +3,8 @@ start says why in one line (the details stay in the server's log)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from yolo3.errors import YoloError
@@ -20,3 +22,32 @@ def test_a_server_that_cannot_start_says_why(tmp_path):
     assert "did not start" in message and "export it with export.py" in message
     assert "\n" not in message and (tmp_path / "azmlinfsrv.log").exists()
     assert server.process.poll() is not None  # nothing left running
+
+
+def listening_addresses(port: int) -> set[str]:
+    """The local addresses (hex, as /proc/net/tcp{,6} write them) of sockets listening on
+    ``port``."""
+    found = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            rows = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for row in rows:
+            local, state = row.split()[1], row.split()[3]
+            address, hex_port = local.split(":")
+            if state == "0A" and int(hex_port, 16) == port:  # 0A: LISTEN
+                found.add(address)
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc/net/tcp").exists(),
+                    reason="reads Linux's socket table")
+def test_the_server_listens_on_the_loopback_interface_alone(scoring_server):
+    """deploy_to_azureml.py --local says 127.0.0.1: no other interface may reach it (the
+    inference server's own default binds 0.0.0.0)."""
+    from urllib.parse import urlparse
+
+    url, _ = scoring_server
+    addresses = listening_addresses(urlparse(url).port)
+    assert addresses == {"0100007F"}  # 127.0.0.1, and nothing on 0.0.0.0 or ::

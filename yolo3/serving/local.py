@@ -61,6 +61,13 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+# azmlinfsrv itself, but listening on the loopback interface alone: the server binds
+# DEFAULT_HOST (0.0.0.0, every interface) and offers no flag for it
+LOOPBACK_ONLY = ("import sys; import azureml_inference_server_http.amlserver as server; "
+                 "server.DEFAULT_HOST = '127.0.0.1'; sys.argv[0] = 'azmlinfsrv'; "
+                 "sys.exit(server.run())")
+
+
 class LocalServer:
     """``with LocalServer(model_dir) as server:`` azmlinfsrv serving deploy/score.py on a
     loopback port; ``server.url`` is its /score address, ``server.pid`` the gunicorn
@@ -92,7 +99,7 @@ class LocalServer:
         env = {**os.environ, **self.environment, "AZUREML_MODEL_DIR": str(self.model_dir)}
         env.pop("PYTHONPATH", None)  # the serving environment's own packages only
         self.process = subprocess.Popen(
-            [str(bin_dir / "azmlinfsrv"), "--entry_script", str(SCORE_SCRIPT),
+            [str(bin_dir / "python"), "-c", LOOPBACK_ONLY, "--entry_script", str(SCORE_SCRIPT),
              "--model_dir", str(self.model_dir), "--port", str(self.port),
              "--health_port", str(free_port()), "--worker_count", str(self.workers)],
             stdout=self._log, stderr=subprocess.STDOUT, cwd=self.log_path.parent, env=env)
