@@ -210,3 +210,24 @@ def test_a_training_jobs_model_is_downloaded_exported_and_deployed(tmp_path, tin
         deploy_to_azureml.main(["--job", "gone-run"])
     with pytest.raises(YoloError, match="--job needs the workspace"):
         deploy_to_azureml.main(["--job", "x", "--dry-run"])
+
+
+@pytest.mark.parametrize("field, value", [
+    ("endpoint_name", "yolov3-custom\n"), ("deployment_name", "blue\n"),
+    ("model_name", "detector!"), ("model_name", ""), ("environment_name", ""),
+    ("environment_name", "serving env"), ("instance_type", ""), ("instance_type", "   "),
+    ("instance_type", "Standard DS3"),
+])
+def test_names_azure_would_reject_are_refused(tmp_path, field, value):
+    """Each setting Azure validates is matched whole: a trailing newline, '!', empty or
+    space-filled values are refused before anything is built."""
+    from dataclasses import replace
+
+    from yolo3.azure.deploy import DeploySettings
+
+    model = tmp_path / "m.onnx"
+    model.write_bytes(b"onnx")
+    good = DeploySettings(model=str(model))
+    assert good.problems() == {}
+    problems = replace(good, **{field: value}).problems()
+    assert list(problems) == [field] and repr(value) in problems[field]

@@ -18,7 +18,10 @@ from yolo3.formats import served_without_tensorflow
 
 REPO = Path(__file__).resolve().parents[2]
 SCORING_SCRIPT = "deploy/score.py"  # relative to the snapshot, which also holds yolo3/
-NAME_RULE = re.compile(r"^[a-zA-Z][a-zA-Z0-9-]{1,30}[a-zA-Z0-9]$")  # Azure's endpoint names
+# Azure's naming rules, matched whole (fullmatch: "$" would let a trailing newline in)
+NAME_RULE = re.compile(r"[a-zA-Z][a-zA-Z0-9-]{1,30}[a-zA-Z0-9]")  # endpoints, deployments
+ASSET_RULE = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9._-]{0,254}")  # models, environments
+INSTANCE_RULE = re.compile(r"[A-Za-z][A-Za-z0-9_]{1,63}")  # e.g. Standard_DS3_v2
 
 
 @dataclass(frozen=True)
@@ -37,9 +40,16 @@ class DeploySettings:
         """Setting name → what is wrong with it (empty when all are usable)."""
         found = {}
         for name in ("endpoint_name", "deployment_name"):
-            if not NAME_RULE.match(getattr(self, name)):
+            if not NAME_RULE.fullmatch(getattr(self, name)):
                 found[name] = ("must be 3-32 letters, digits or hyphens, starting with a "
                                f"letter, not {getattr(self, name)!r}")
+        for name in ("model_name", "environment_name"):
+            if not ASSET_RULE.fullmatch(getattr(self, name)):
+                found[name] = ("must be 1-255 letters, digits, '.', '_' or '-', starting with "
+                               f"a letter or digit, not {getattr(self, name)!r}")
+        if not INSTANCE_RULE.fullmatch(self.instance_type):
+            found["instance_type"] = ("must be an Azure VM size such as Standard_DS3_v2, not "
+                                      f"{self.instance_type!r}")
         if self.instance_count < 1:
             found["instance_count"] = f"must be at least 1, not {self.instance_count}"
         model = Path(self.model)
