@@ -34,8 +34,10 @@ from pathlib import Path
 from yolo3.cli import ArgumentParser, image_size, positive_int, quiet_tensorflow, run
 from yolo3.errors import YoloError
 from yolo3.formats import (
+    DEFAULT_OPSET,
     EXPORTED,
     INT8,
+    ONNX_OPSETS,
     OPSET,
     RAW,
     ExportOptions,
@@ -64,7 +66,8 @@ def parse_args(argv):
     parser.add_argument("--raw", action="store_true",
                         help="only the raw head outputs, no decode or NMS")
     parser.add_argument("--opset", type=positive_int, default=None,
-                        help="ONNX opset (default 17)")
+                        help=f"ONNX opset, {ONNX_OPSETS[0]}-{ONNX_OPSETS[-1]} (default "
+                             f"{DEFAULT_OPSET})")
     parser.add_argument("--quantize", choices=QUANTIZATIONS,
                         help="int8: quantize the convolutions (needs --calibration); fp16: "
                              "the network in float16 (half the file, for GPUs/NPUs)")
@@ -89,6 +92,9 @@ def parse_args(argv):
     if fmt is None:
         parser.error(f"{args.output}: unsupported format {args.output.suffix}; supported: "
                      + ", ".join(f"{f.output_name()} for {f.label}" for f in EXPORTED))
+    if args.opset is not None and args.opset not in ONNX_OPSETS:
+        parser.error(f"--opset must be between {ONNX_OPSETS[0]} and {ONNX_OPSETS[-1]}, not "
+                     f"{args.opset}")
     named = export_format_of(args.output)
     if named is not None and named is not fmt:  # a file whose name says another format
         parser.error(f"--format {fmt.name} writes {fmt.output_name()}, but {args.output} is "

@@ -91,14 +91,15 @@ def main(argv=None) -> int:
     from yolo3.inference import image_files as detect_files
 
     plan = None
+    # the model and its files (flags left out are not in args: YOLO takes its defaults)
+    model_files = tuple(getattr(args, name, None)
+                        for name in ("model_path", "classes_path", "anchors_path"))
     if not args.image:  # a video or webcam: its output must not be the model or its files
         from yolo3.files import refuse_overwriting_inputs
 
-        refuse_overwriting_inputs([args.output],
-                                  [args.model_path, args.classes_path, args.anchors_path])
+        refuse_overwriting_inputs([args.output], model_files)
     if args.image and args.input is not None:
-        plan = detect_files.plan_images(args.input, args.output, args.json,
-                                        (args.model_path, args.classes_path, args.anchors_path))
+        plan = detect_files.plan_images(args.input, args.output, args.json, model_files)
     from yolo import YOLO
 
     yolo = YOLO(**{k: getattr(args, k) for k in YOLO_OPTIONS if hasattr(args, k)})

@@ -54,6 +54,8 @@ def test_export_then_detect_and_evaluate_with_the_file(tmp_path, tiny_model):
     (["MODEL", "out", "--raw"], ["apply to ONNX exports"]),
     (["MODEL", "EXISTING"], ["already exists"]),
     (["MODEL", "out.onnx", "--opset", "0"], ["--opset"]),
+    (["MODEL", "out.onnx", "--opset", "10"], ["--opset must be between 13 and 18, not 10"]),
+    (["MODEL", "out.onnx", "--opset", "999"], ["--opset must be between 13 and 18"]),
     (["MODEL", "out.onnx", "--quantize", "int8", "--calibration", "MODEL",
       "--calibration_images", "0"], ["--calibration_images"]),
     (["missing.h5", "out.onnx"], ["missing.h5"]),

@@ -25,6 +25,9 @@ RUNTIMES = (ONNXRUNTIME, OPENVINO, LITERT, TENSORFLOW)
 
 # export options beyond the input size (export.py's flags of the same names)
 RAW, OPSET = "raw", "opset"
+# the ONNX opsets export.py writes: tf2onnx goes up to 18; below 13 this graph's ops take
+# other forms (ONNX Runtime refused opset 7 and 10 files that tf2onnx had written)
+ONNX_OPSETS, DEFAULT_OPSET = range(13, 19), 17
 FP16, INT8 = "fp16", "int8"
 
 

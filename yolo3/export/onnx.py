@@ -25,9 +25,7 @@ from yolo3.export_contract import (
     ExportInfo,
 )
 from yolo3.files import atomic_output
-from yolo3.formats import FP16, ExportOptions
-
-DEFAULT_OPSET = 17
+from yolo3.formats import DEFAULT_OPSET, FP16, ExportOptions
 
 
 def export_info(loaded, input_hw: tuple[int, int], nms: NmsSettings, graph: str,
