@@ -81,9 +81,9 @@ def test_results_png_has_a_panel_per_curve(tmp_path):
     for epoch in range(4):
         log.on_epoch_end(epoch, {"loss": 1.0 / (epoch + 1), "box_loss": 0.4, "val_loss": 1.2,
                                  "val_map50": 0.1 * epoch, "learning_rate": 1e-3})
-    plot_results(path, tmp_path / "results.png")
+    plot_results(read_results(path), tmp_path / "results.png")
     with Image.open(tmp_path / "results.png") as image:
         width, height = image.size
     assert width > 2 * height  # two rows of five panels
-    plot_results(tmp_path / "none.csv", tmp_path / "none.png")
+    plot_results(read_results(tmp_path / "none.csv"), tmp_path / "none.png")
     assert not (tmp_path / "none.png").exists()

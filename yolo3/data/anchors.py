@@ -156,13 +156,9 @@ def box_shapes(annotations, input_hw: tuple[int, int] | None) -> tuple[np.ndarra
 
 def plot_anchors(shapes: np.ndarray, anchors: np.ndarray, path, units: str) -> None:
     """Scatter of box shapes (at most 20,000 drawn) with the anchors on top, as a PNG."""
-    import matplotlib
+    from yolo3.figures import pyplot, save_figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from yolo3.files import atomic_output
-
+    plt = pyplot()
     rng = np.random.default_rng(0)
     shown = shapes if len(shapes) <= 20000 else shapes[rng.choice(len(shapes), 20000, False)]
     figure, axes = plt.subplots(figsize=(6, 6))
@@ -172,6 +168,4 @@ def plot_anchors(shapes: np.ndarray, anchors: np.ndarray, path, units: str) -> N
     axes.set_xlabel(f"width ({units})")
     axes.set_ylabel(f"height ({units})")
     axes.legend()
-    with atomic_output(path) as tmp:
-        figure.savefig(tmp, format="png", dpi=100)
-    plt.close(figure)
+    save_figure(figure, path)

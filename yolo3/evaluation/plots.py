@@ -14,32 +14,16 @@ from pathlib import Path
 import numpy as np
 
 from yolo3.evaluation.metrics import VocMetrics, confidence_curves
-from yolo3.files import atomic_output
+from yolo3.figures import pyplot, save_figure
+from yolo3.images import class_colors
 
 THRESHOLDS = np.linspace(0.0, 1.0, 101)
 LABELLED_CLASSES = 10  # curves get a legend entry each up to this many classes
 
 
-def pyplot():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
-def save_figure(figure, path: Path, dpi: int = 100) -> None:
-    """Write ``figure`` as a PNG at ``path`` (never half-written) and free it."""
-    with atomic_output(path) as tmp:
-        figure.savefig(tmp, format="png", dpi=dpi, bbox_inches="tight")
-    pyplot().close(figure)
-
-
-def class_colour(class_id: int):
-    import matplotlib
-
-    return matplotlib.colormaps["tab10"](class_id % 10)
+def rgb(colour: tuple[int, int, int]) -> tuple[float, float, float]:
+    """An 8-bit colour of yolo3.images.class_colors as matplotlib takes it."""
+    return tuple(c / 255 for c in colour)
 
 
 def plot_pr_curves(voc: VocMetrics, class_names: list[str], folder: Path) -> None:
@@ -62,9 +46,10 @@ def plot_confidence_curves(voc: VocMetrics, class_names: list[str], path: Path) 
     plt = pyplot()
     figure, panels = plt.subplots(1, 3, figsize=(15, 4.5))
     curves = {c: confidence_curves(curve, THRESHOLDS) for c, curve in voc.curves.items()}
+    colours = class_colors(len(class_names))
     for k, (axes, label) in enumerate(zip(panels, ("precision", "recall", "F1"))):
         for c, values in curves.items():
-            axes.plot(THRESHOLDS, values[k], lw=0.8, color=class_colour(c),
+            axes.plot(THRESHOLDS, values[k], lw=0.8, color=rgb(colours[c]),
                       label=class_names[c] if len(curves) <= LABELLED_CLASSES else None)
         if curves:
             mean = np.mean([values[k] for values in curves.values()], axis=0)
@@ -114,6 +99,7 @@ def plot_predictions(samples: list[tuple[np.ndarray, np.ndarray, list[dict]]],
     if not samples:
         return
     plt = pyplot()
+    colours = [rgb(c) for c in class_colors(len(class_names))]
     rows = -(-len(samples) // columns)
     figure, grid = plt.subplots(rows, 2 * columns, figsize=(5 * columns, 2.6 * rows),
                                 squeeze=False)
@@ -130,21 +116,23 @@ def plot_predictions(samples: list[tuple[np.ndarray, np.ndarray, list[dict]]],
             axes.imshow(image)
             axes.set_title(title, fontsize=8)
             for box, class_id, score in boxes:
-                _draw_box(axes, box, class_id, class_names, score)
+                _draw_box(axes, box, class_id, class_names, colours, score)
     figure.suptitle(f"Validation images: labels | predictions (score ≥ {score_threshold:g})",
                     fontsize=10)
     save_figure(figure, path)
 
 
-def _draw_box(axes, box, class_id: int, class_names: list[str], score) -> None:
+def _draw_box(axes, box, class_id: int, class_names: list[str], colours, score) -> None:
+    """A box and its label in the class's colour, black text as yolo_video.py draws."""
     from matplotlib.patches import Rectangle
 
     x0, y0, x1, y1 = (float(v) for v in box)
-    colour = class_colour(class_id)
+    known = 0 <= class_id < len(class_names)
+    colour = colours[class_id] if known else (0.5, 0.5, 0.5)
     axes.add_patch(Rectangle((x0, y0), x1 - x0, y1 - y0, fill=False, lw=1.2, color=colour))
-    name = class_names[class_id] if 0 <= class_id < len(class_names) else str(class_id)
+    name = class_names[class_id] if known else str(class_id)
     axes.text(x0, y0, name if score is None else f"{name} {score:.2f}", fontsize=6,
-              color="white", va="bottom", bbox={"facecolor": colour, "pad": 0.5, "lw": 0})
+              color="black", va="bottom", bbox={"facecolor": colour, "pad": 0.5, "lw": 0})
 
 
 def plot_labels(boxes: list[np.ndarray], sizes: list[tuple[int, int]],
@@ -163,7 +151,7 @@ def plot_labels(boxes: list[np.ndarray], sizes: list[tuple[int, int]],
     counts = np.bincount(every[:, 4].astype(np.int64), minlength=len(class_names))
     figure, (bars, where, shapes) = plt.subplots(1, 3, figsize=(15, 4.5))
     positions = np.arange(len(class_names))
-    bars.bar(positions, counts, color=[class_colour(c) for c in positions])
+    bars.bar(positions, counts, color=[rgb(c) for c in class_colors(len(class_names))])
     bars.set_xticks(positions, class_names if len(class_names) <= 40 else [""] * len(positions),
                     rotation=90 if len(class_names) > 6 else 0, fontsize=8)
     bars.set(ylabel="objects", title=f"{len(every)} objects in {len(boxes)} images")

@@ -19,6 +19,7 @@ Formats by file name:
 
 from __future__ import annotations
 
+import io
 import json
 import warnings
 import zipfile
@@ -148,8 +149,6 @@ def _attach_metadata(path: Path, metadata: ModelMetadata, archive: bool) -> None
         with zipfile.ZipFile(path, "a") as zf:
             zf.writestr(METADATA_MEMBER, metadata.to_json())
             if digests is not None:
-                import io
-
                 buffer = io.BytesIO()
                 np.save(buffer, np.asarray(digests, np.uint64))
                 zf.writestr(f"{TRAINED_ON_KEY}.npy", buffer.getvalue())
@@ -171,8 +170,6 @@ def read_metadata(path: str | Path) -> ModelMetadata | None:
                     return None
                 text = zf.read(METADATA_MEMBER)
                 if f"{TRAINED_ON_KEY}.npy" in zf.namelist():
-                    import io
-
                     digests = np.load(io.BytesIO(zf.read(f"{TRAINED_ON_KEY}.npy")))
         else:
             with h5py.File(path, "r") as f:

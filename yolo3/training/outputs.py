@@ -74,8 +74,8 @@ def write_outputs(out: Path, body, config, class_names, anchors, train_set, val_
     write_text_atomic(out / "classes.txt", "".join(f"{n}\n" for n in class_names))
     write_lines(out / "train_list.txt", train_set)
     write_lines(out / "val_list.txt", val_set)
-    plot_results(out / RESULTS_CSV, out / RESULTS_PNG)
     rows = read_results(out / RESULTS_CSV)
+    plot_results(rows, out / RESULTS_PNG)
     # epochs this invocation ran (a resumed run's earlier rows are the interrupted one's)
     summary = {"model": str(model_path),
                "epochs_run": int(rows[-1]["epoch"]) - first_epoch if rows else 0,

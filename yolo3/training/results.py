@@ -100,14 +100,13 @@ def best_map(path: Path) -> float:
                default=-1.0)
 
 
-def plot_results(csv_path: Path, png_path: Path) -> None:
-    """results.png: a panel per loss term (training and validation) and per metric, and
-    the learning rate, against the epoch."""
+def plot_results(rows: list[dict[str, float | None]], png_path: Path) -> None:
+    """results.png from :func:`read_results`' rows: a panel per loss term (training and
+    validation) and per metric, and the learning rate, against the epoch."""
     from matplotlib.ticker import MaxNLocator
 
-    from yolo3.evaluation.plots import pyplot, save_figure
+    from yolo3.figures import pyplot, save_figure
 
-    rows = read_results(csv_path)
     if not rows:
         return
     names = [c for c in rows[0] if c not in ("epoch", "seconds", "eval_seconds")]

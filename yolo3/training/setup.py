@@ -208,8 +208,6 @@ def load_pretrained(body: keras.Model, path: Path, log=print) -> tuple[int, list
     their fresh values. Returns (layers loaded, names skipped)."""
     from yolo3.model.files import load_model, read_metadata
 
-    if not Path(path).is_file():
-        raise YoloError(f"--weights {path}: no such file")
     if read_metadata(path) is None:
         from yolo3.model.files import is_full_model
 
