@@ -95,3 +95,49 @@ def test_failures_are_one_line_and_write_nothing(tmp_path, scoring_server, case,
     assert KEY not in message and KEY not in result.stdout
     assert tree_bytes(tmp_path) == before
     assert not os.path.exists(output) or output == image
+
+
+@pytest.mark.parametrize("behaviour, flags, phrases", [
+    ("echo-key", [], ["answered 401", "***"]),
+    ("html-500", [], ["answered 500: an HTML page: 502 Bad Gateway"]),
+    ("redirect", [], ["redirected to another site"]),
+    ("trickle", ["--timeout", "3"], ["did not answer in full within 3 s"]),
+    ("null-detections", [], ["did not answer with detections"]),
+    ("no-keys", [], ["malformed detection 0"]),
+    ("string-box", [], ["box must be four finite numbers"]),
+    ("huge-class-id", [], ["class_id must be a whole number"]),
+    ("score", ["--timeout", "-1"], ["--timeout must be a positive number"]),
+    ("score", ["--timeout", "nan"], ["--timeout must be a positive number"]),
+    ("score", ["--timeout", "0"], ["--timeout must be a positive number"]),
+    ("score", ["--output", "found.txt"], ["an image file must end in one of"]),
+])
+def test_hostile_endpoints_are_one_line_without_secrets(tmp_path, behaviour, flags, phrases):
+    """Through the script as a user runs it: the key (and credentials or a key in the
+    address) never printed, never sent to another site, nothing written."""
+    from hostile_endpoint import HostileEndpoint
+
+    with HostileEndpoint() as server, HostileEndpoint() as elsewhere:
+        server.redirect_to = elsewhere.url()
+        port = server.server.server_address[1]
+        url = f"http://bob:hunter2pw@127.0.0.1:{port}/{behaviour}?code=querykey42"
+        before = tree_bytes(tmp_path)
+        result = run_client("--image", str(SAMPLE), "--output", str(tmp_path / "out.jpg"),
+                            *flags, url=url, cwd=tmp_path)
+        assert elsewhere.seen == []
+    message = assert_one_line_error(result, *phrases)
+    for secret in (KEY, "hunter2pw", "querykey42"):
+        assert secret not in result.stdout + result.stderr, message
+    assert tree_bytes(tmp_path) == before
+
+
+def test_output_format_follows_its_suffix(tmp_path):
+    from hostile_endpoint import HostileEndpoint
+
+    with HostileEndpoint() as server:
+        for name, magic in [("found.png", b"\x89PNG"), ("found.jpg", b"\xff\xd8"),
+                            ("found.bmp", b"BM")]:
+            result = run_client("--image", str(SAMPLE), "--output", str(tmp_path / name),
+                                url=server.url())
+            assert result.returncode == 0, result.stderr
+            assert (tmp_path / name).read_bytes().startswith(magic)
+            assert "1 objects (hostile)" in result.stdout

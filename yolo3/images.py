@@ -19,11 +19,33 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont, ImageOps, UnidentifiedImageError
 
 from yolo3.errors import YoloError, first_line
+from yolo3.files import atomic_output
 
 LETTERBOX_FILL = (128, 128, 128)
 EXIF_ORIENTATION = 0x0112
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm",
                   ".pgm")
+
+
+def image_format(path: str | Path, default: str | None = None) -> str:
+    """Pillow's format name for an image file named ``path`` (its suffix decides);
+    ``default`` for another suffix, or YoloError when there is none."""
+    suffix = Path(path).suffix.lower()
+    if suffix not in IMAGE_SUFFIXES and default:
+        return default
+    if suffix not in IMAGE_SUFFIXES:
+        raise YoloError(f"{path}: an image file must end in one of "
+                        f"{', '.join(IMAGE_SUFFIXES)}")
+    return {".jpg": "JPEG", ".jpeg": "JPEG", ".tif": "TIFF", ".pgm": "PPM"}.get(
+        suffix, suffix.lstrip(".").upper())
+
+
+def save_image(image: Image.Image, path: str | Path, default_format: str | None = None) -> None:
+    """Write ``image`` in the format its name says (else ``default_format``), whole or
+    not at all."""
+    format_name = image_format(path, default_format)
+    with atomic_output(path) as tmp:
+        image.save(tmp, format=format_name)
 
 
 def to_rgb(image: Image.Image) -> Image.Image:

@@ -10,12 +10,11 @@ from pathlib import Path
 
 from yolo3.errors import YoloError
 from yolo3.files import (
-    atomic_output,
     check_writable,
     refuse_overwriting_inputs,
     write_text_atomic,
 )
-from yolo3.images import IMAGE_SUFFIXES, draw_detections, load_image
+from yolo3.images import IMAGE_SUFFIXES, draw_detections, load_image, save_image
 
 
 def expand_inputs(spec: str) -> list[Path]:
@@ -70,17 +69,6 @@ def output_paths(inputs: list[Path], output: str | None) -> list[Path]:
     return [out / name for name in names]
 
 
-def _save(image, path: Path) -> None:
-    with atomic_output(path) as tmp:
-        image.save(tmp, format=_format_for(path))
-
-
-def _format_for(path: Path) -> str:
-    suffix = path.suffix.lower()
-    return {".jpg": "JPEG", ".jpeg": "JPEG", ".tif": "TIFF", ".pgm": "PPM"}.get(
-        suffix, suffix.lstrip(".").upper() or "PNG")
-
-
 def plan_images(input_spec: str, output: str | None, json_path: str | None,
                 model_files: tuple = ()) -> dict[Path, Path]:
     """{input image: annotated output}, checked before any model is loaded: no output may
@@ -124,7 +112,8 @@ def detect_images(detector, target_of: dict[Path, Path], json_path: str | None,
             report[json_key(path)] = result
             found += len(result)
             try:
-                _save(draw_detections(image, result, detector.num_classes), target_of[path])
+                save_image(draw_detections(image, result, detector.num_classes), target_of[path],
+                           "PNG")
             except (YoloError, OSError, ValueError) as error:
                 tqdm.write(f"cannot save {target_of[path]}: {error}", file=sys.stderr)
                 failed.append(str(path))
@@ -156,6 +145,6 @@ def interactive(detector, stream) -> int:
             continue
         detections = detector.detect(image)
         target = output_paths([Path(name)], None)[0]
-        _save(draw_detections(image, detections, detector.num_classes), target)
+        save_image(draw_detections(image, detections, detector.num_classes), target, "PNG")
         summary = ", ".join(f"{d['class_name']} {d['score']:.2f}" for d in detections)
         print(f"Found {len(detections)} objects ({summary or 'none'}); saved {target}")
