@@ -16,7 +16,9 @@ DefaultAzureCredential (az login, a managed identity, a service principal's envi
 variables). Prints the scoring URI; the key stays in the workspace (az ml online-endpoint
 get-credentials, or the portal).
 --local starts Microsoft's inference server (azmlinfsrv, what the endpoint runs) on
-127.0.0.1 with the same scoring script and model, until Ctrl-C.
+127.0.0.1 (--host for another address) with the same scoring script and model, until
+Ctrl-C; its log stays in .azureml_build/serve/local/. Every mode but --delete first opens
+the model exactly as the scoring script will, so what it cannot serve is refused here.
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ SETTINGS.update({
 # =======================================================================================
 
 BUILD = Path(__file__).resolve().parent / ".azureml_build" / "serve"
+LOOPBACK = "127.0.0.1"
 
 
 def parse_args(argv):
@@ -64,7 +67,13 @@ def parse_args(argv):
     parser.add_argument("--job", help="deploy the trained model of this finished training "
                                       "job (downloaded and exported to ONNX here)")
     parser.add_argument("--port", type=int, default=5001, help="--local's port (5001)")
-    return parser.parse_args(argv)
+    parser.add_argument("--host", default=LOOPBACK,
+                        help=f"--local's address ({LOOPBACK}, this machine only; 0.0.0.0 "
+                             "for every interface)")
+    args = parser.parse_args(argv)
+    if not 1 <= args.port <= 65535:
+        parser.error(f"--port must be from 1 to 65535, not {args.port}")
+    return args
 
 
 def deploy_settings(args) -> DeploySettings:
@@ -86,8 +95,12 @@ def main(argv=None) -> int:
     if args.job and (args.dry_run or args.local or args.delete):
         raise YoloError("--job needs the workspace: not with --dry-run, --local or --delete")
     settings = deploy_settings(args)
+    if not (args.delete or args.job):
+        from yolo3.serving.model import open_served
+
+        open_served(Path(settings.model))  # what score.py's init() will do, now
     if args.local:
-        return serve_locally(settings, args.port)
+        return serve_locally(settings, args.host, args.port)
     if not args.dry_run:
         from yolo3.azure.submit import read_workspace_config
 
@@ -111,18 +124,24 @@ def main(argv=None) -> int:
     return 0
 
 
-def serve_locally(settings: DeploySettings, port: int) -> int:
+def serve_locally(settings: DeploySettings, host: str, port: int) -> int:
     import shutil
 
-    from yolo3.serving.local import LocalServer
+    from yolo3.serving.local import LocalServer, port_problem
+    from yolo3.serving.model import MODEL_FILE_VARIABLE
 
+    problem = port_problem(host, port)
+    if problem:
+        raise YoloError(f"--host/--port: {problem}")
+    name = Path(settings.model).name
     with tempfile.TemporaryDirectory() as tmp:
         models = Path(tmp) / "models"
         models.mkdir()
-        shutil.copy(settings.model, models / Path(settings.model).name)
-        with LocalServer(models, port=port, log_path=Path(tmp) / "azmlinfsrv.log") as server:
-            print(f"Serving {Path(settings.model).name} at {server.url} (Ctrl-C stops)",
-                  flush=True)
+        shutil.copy(settings.model, models / name)
+        log = BUILD / "local" / "azmlinfsrv.log"  # kept: the reason a server stopped
+        with LocalServer(models, port=port, host=host, log_path=log,
+                         environment={MODEL_FILE_VARIABLE: name}) as server:
+            print(f"Serving {name} at {server.url} (Ctrl-C stops; log: {log})", flush=True)
             try:
                 while server.process.poll() is None:
                     time.sleep(0.5)

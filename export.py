@@ -148,8 +148,10 @@ def main(argv=None) -> int:
     if not args.format.suffixes and args.output.exists():
         raise YoloError(f"{args.output} already exists: choose another folder or remove it")
     check_writable(args.output)
-    if format_of(args.model).exported or args.model.is_dir():
+    if format_of(args.model).exported:
         raise YoloError(f"{args.model} is already exported: export.py reads Keras models")
+    if args.model.is_dir():
+        raise YoloError(f"{args.model} is a folder, not a Keras model file (.h5, .keras)")
     quiet_tensorflow()
     from yolo3.defaults import NmsSettings
     from yolo3.inference.detector import open_model, own_input_size

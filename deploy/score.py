@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import threading
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]  # the snapshot root, which holds yolo3/
@@ -30,15 +31,17 @@ from azureml_inference_server_http.api.aml_response import AMLResponse  # noqa: 
 
 logger = logging.getLogger("azmlinfsrv.score")
 served = {}  # filled by init(): detector, model name, per-class ceiling
+# the server's threads share one detector: requests are read and decoded side by side,
+# the model runs one at a time (TFLite's interpreter is not thread-safe)
+inference = threading.Lock()
 
 
 def init():
-    from yolo3.inference.runtime import open_detector
-    from yolo3.serving.model import MODEL_FILE_VARIABLE, find_model
+    from yolo3.serving.model import MODEL_FILE_VARIABLE, find_model, open_served
 
     path = find_model(Path(os.environ.get("AZUREML_MODEL_DIR", ".")),
                       os.environ.get(MODEL_FILE_VARIABLE))
-    detector = open_detector(path)
+    detector = open_served(path)
     served.update(detector=detector, model=path.name,
                   ceiling=detector.info.max_per_class_ceiling)
     logger.info("serving %s (%d classes, %dx%d)", path.name, detector.num_classes,
@@ -55,7 +58,8 @@ def run(request):
         parsed = parse_request(request.get_data(cache=False),
                                request.headers.get("Content-Type", ""),
                                request.args.to_dict(), detector.nms, served["ceiling"])
-        found = detector.with_nms(parsed.nms).detect(parsed.image)
+        with inference:
+            found = detector.with_nms(parsed.nms).detect(parsed.image)
         return AMLResponse(response(found, parsed.image, served["model"]), 200,
                            json_str=True)
     except (BadRequest, YoloError) as error:

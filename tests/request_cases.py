@@ -38,6 +38,7 @@ def png_header_only(width: int, height: int) -> bytes:
 
 
 TRUNCATED = JPEG[:len(JPEG) // 3]
+IMAGE_FIELD = b'{"image": "' + b64(JPEG).encode() + b'"'  # a JSON body's start, unclosed
 BAD_REQUESTS = [
     (b"", "image/jpeg", {}, "no body"),
     (b"x" * (MAX_REQUEST_BYTES + 1), "image/jpeg", {}, "at most"),
@@ -76,6 +77,15 @@ BAD_REQUESTS = [
     ({"image": b64(JPEG), "max_per_class": -3}, "application/json", {}, "from 1 to 100"),
     ({"image": b64(png_header_only(40000, 40000))}, "application/json", {},
      "larger than the limit"),
+    (b'{"image": ' + b"[" * 100_000 + b"]" * 100_000 + b"}", "application/json", {},
+     "nested too deeply"),
+    (IMAGE_FIELD + b', "score": ' + b"9" * 400 + b"}", "application/json", {}, "finite"),
+    (IMAGE_FIELD + b', "max_per_class": ' + b"9" * 400 + b"}", "application/json", {},
+     "finite"),
+    (IMAGE_FIELD + b', "iou": 1e400}', "application/json", {}, "finite"),
+    (IMAGE_FIELD + b', "score": ' + b"9" * 5000 + b"}", "application/json", {},
+     "not valid JSON"),
+    (JPEG, "image/jpeg", {"max_per_class": "9" * 400}, "finite"),
 ]
 
 

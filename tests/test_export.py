@@ -61,6 +61,9 @@ def test_export_then_detect_and_evaluate_with_the_file(tmp_path, tiny_model):
     (["missing.h5", "out.onnx"], ["missing.h5"]),
     (["MODEL", "MODEL"], ["MODEL"]),
     (["MODEL", "out.onnx", "--input_size", "100"], ["multiples of 32"]),
+    (["MODEL", "out.onnx", "--input_size", "32000"], ["at most 4096"]),
+    (["MODEL", "out.onnx", "--input_size", "0"], ["positive multiples of 32"]),
+    (["existing/assets", "out.onnx"], ["is a folder, not a Keras model file"]),
 ])
 def test_bad_input_is_one_line_and_writes_nothing(tmp_path, tiny_model, args, phrases):
     model = tmp_path / "model.h5"
@@ -68,7 +71,8 @@ def test_bad_input_is_one_line_and_writes_nothing(tmp_path, tiny_model, args, ph
     (tmp_path / "existing" / "assets").mkdir(parents=True)  # an earlier export
     before = tree_bytes(tmp_path)
     args = [str(model) if a == "MODEL" else str(tmp_path / "existing") if a == "EXISTING"
-            else str(tmp_path / a) if a.startswith(("out", "missing")) else a for a in args]
+            else str(tmp_path / a) if a.startswith(("out", "missing", "existing")) else a
+            for a in args]
     result = run_script("export.py", *args)
     assert_one_line_error(result, *[str(model) if p == "MODEL" else p for p in phrases])
     assert tree_bytes(tmp_path) == before
@@ -127,3 +131,12 @@ def test_saved_model_export_serves_image_bytes_and_runs_behind_yolo(tmp_path, ti
         assert int(out["classes"][1][i]) == expected["class_id"]
         assert box_iou(out["boxes"][1][i].numpy(), expected["box"]) >= 0.95
         assert abs(float(out["scores"][1][i]) - expected["score"]) <= 0.02
+    # metadata that lies about the graph, or is damaged, is one line naming file and field
+    from yolo3.errors import YoloError
+
+    metadata = folder / "assets.extra" / "yolo3.json"
+    for change, phrase in [({"input_size": [320, 320]}, "disagrees with its graph"),
+                           ({"nms": {"score": 0.3}}, "'nms' needs 'iou'")]:
+        metadata.write_text(json.dumps({**info, **change}))
+        with pytest.raises(YoloError, match=phrase):
+            YOLO(model_path=str(folder))

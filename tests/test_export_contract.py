@@ -61,3 +61,52 @@ def test_a_detection_graph_without_metadata_takes_the_files_given(tmp_path):
     with pytest.raises(YoloError, match="not a detection graph"):
         ExportInfo.from_file(None, "x.tflite", classes, inputs={"input": [1, 416, 416, 3]},
                              outputs=["conv_15"])
+
+
+@pytest.mark.parametrize("change, phrase", [
+    ({"input_size": "416"}, "'input_size' must be list, not str"),
+    ({"input_size": [0, 0]}, "positive multiples of 32"),
+    ({"input_size": [416]}, "give two numbers"),
+    ({"input_size": [8192, 8192]}, "at most 4096"),
+    ({"anchors": [[10.0, 14.0], [23.0]]}, "'anchors' must be [width, height] pairs"),
+    ({"anchors": [[10.0, -1], [23.0, 27.0]]}, "'anchors' must be [width, height] pairs"),
+    ({"masks": [[2], [0]]}, "'masks' must be lists of anchor indices from 0 to 1"),
+    ({"masks": [["1"], [0]]}, "'masks' must be lists of anchor indices"),
+    ({"scale_x_y": [2.0]}, "'scale_x_y' must hold one positive number per head"),
+    ({"nms": {}}, "'nms' needs 'score'"),
+    ({"nms": {"score": 0.3, "iou": 0.45}}, "'nms' needs 'max_per_class'"),
+    ({"nms": {"score": 0.3, "iou": 0.45, "max_per_class": 10}}, "'class_agnostic'"),
+    ({"nms": {"score": "high", "iou": 0.45, "max_per_class": 1, "class_agnostic": False}},
+     "'nms' needs 'score' between 0 and 1"),
+    ({"class_names": []}, "'class_names' must be a non-empty list"),
+    ({"class_names": [1, 2]}, "'class_names' must be a non-empty list"),
+    ({"graph": "other"}, "'graph' must be"),
+    ({"letter_box": "yes"}, "'letter_box' must be bool"),
+    ({"graph_max_per_class": -1}, "must not be negative"),
+    ({"surprise": 1}, "unknown field 'surprise'"),
+])
+def test_damaged_fields_are_named(change, phrase):
+    values = {**json.loads(info().to_json()), **change}
+    with pytest.raises(YoloError) as refused:
+        ExportInfo.from_json(json.dumps(values), "f.onnx")
+    assert str(refused.value).startswith("f.onnx: its yolo3 metadata is damaged: ")
+    assert phrase in str(refused.value)
+
+
+@pytest.mark.parametrize("text", ["[]", "null", "[" * 100_000, '"text"'])
+def test_metadata_that_is_not_an_object(text):
+    with pytest.raises(YoloError, match="f.onnx: its yolo3 metadata is damaged"):
+        ExportInfo.from_json(text, "f.onnx")
+
+
+@pytest.mark.parametrize("shape, ok", [
+    ([1, 320, 416, 3], True), (["N", 320, 416, 3], True), ([None, None, None, 3], True),
+    ([-1, 320, 416, 3], True), ([1, 416, 416, 3], False), ([1, 320, 320, 3], False),
+    ([1, 320, 416], False), (None, False),
+])
+def test_the_graph_input_must_fit_the_metadata(shape, ok):
+    if ok:
+        info().check_graph_input("f.onnx", shape)
+    else:
+        with pytest.raises(YoloError, match="f.onnx: its"):
+            info().check_graph_input("f.onnx", shape)

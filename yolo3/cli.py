@@ -182,9 +182,11 @@ def image_size(text: str) -> tuple[int, int]:
         raise argparse.ArgumentTypeError(f"{text!r} is not a size like 416 or 320,608") from None
     if len(values) == 1:
         values *= 2
-    if len(values) != 2 or any(v <= 0 or v % 32 for v in values):
-        raise argparse.ArgumentTypeError(f"{text!r}: height and width must be positive "
-                                         "multiples of 32")
+    from yolo3.defaults import input_size_problem
+
+    problem = "give one or two numbers" if len(values) != 2 else input_size_problem(*values)
+    if problem:
+        raise argparse.ArgumentTypeError(f"{text!r}: {problem}")
     return values[0], values[1]
 
 

@@ -11,6 +11,7 @@ flatbuffer's metadata entry (:func:`read_tflite_metadata`), a SavedModel's
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -107,6 +108,10 @@ class ExportInfo:
         if text is None and inputs is not None:
             return cls._without_metadata(where, names, anchors, inputs, list(outputs))
         info = cls.from_json(text, where)
+        if inputs:  # the metadata must describe this graph, not another
+            images = inputs.get("images") if info.graph == DETECTION else None
+            info.check_graph_input(where, images if images is not None
+                                   else next(iter(inputs.values())))
         if names is not None and names != info.class_names:
             raise YoloError(f"{where} carries its own {len(info.class_names)} classes "
                             f"({', '.join(info.class_names[:3])}, ...), which differ from "
@@ -147,16 +152,99 @@ class ExportInfo:
                             "export.py")
         try:
             values = json.loads(text)
-            if values.get("format_version", 0) > FORMAT_VERSION:
-                raise YoloError(f"{where} was exported by a newer version of this project "
-                                f"(metadata version {values['format_version']})")
-            values["input_size"] = tuple(values["input_size"])
-            if not all(isinstance(values.get(k, False), bool)
-                       for k in ("letter_box", "new_coords")):
-                raise TypeError("letter_box and new_coords are true or false")
-            return cls(**values)
-        except (ValueError, TypeError, KeyError, AttributeError):
-            raise YoloError(f"{where}: its {KEY} metadata is damaged") from None
+        except (ValueError, RecursionError):
+            raise YoloError(f"{where}: its {KEY} metadata is damaged (not JSON)") from None
+        if not isinstance(values, dict):
+            raise YoloError(f"{where}: its {KEY} metadata is damaged (not an object)")
+        version = values.get("format_version", 0)
+        if isinstance(version, int) and version > FORMAT_VERSION:
+            raise YoloError(f"{where} was exported by a newer version of this project "
+                            f"(metadata version {version})")
+        problem = metadata_problem(values)
+        if problem:
+            raise YoloError(f"{where}: its {KEY} metadata is damaged: {problem}")
+        return cls(**{**values, "input_size": tuple(values["input_size"])})
+
+    def check_graph_input(self, where: str, shape) -> None:
+        """YoloError unless the graph's image input (B, height, width, 3) — dimensions
+        that are not whole numbers are free — fits the metadata's input_size."""
+        dims = list(shape) if shape is not None else []
+        fixed = [d if isinstance(d, int) and d > 0 else None for d in dims]
+        if len(fixed) != 4 or fixed[3] not in (3, None):
+            raise YoloError(f"{where}: its image input has shape {dims}, not "
+                            "(batch, height, width, 3)")
+        for axis, name in ((1, "height"), (2, "width")):
+            if fixed[axis] is not None and fixed[axis] != self.input_size[axis - 1]:
+                raise YoloError(
+                    f"{where}: its metadata's input_size {list(self.input_size)} disagrees "
+                    f"with its graph's image input ({name} {fixed[axis]}): export it again")
+
+
+_FIELD_TYPES = {"graph": str, "class_names": list, "input_size": list, "anchors": list,
+                "masks": list, "scale_x_y": list, "nms": dict, "source": str, "cfg": str,
+                "letterbox": str, "outputs": str, "format_version": int, "extra": dict,
+                "graph_max_per_class": int, "letter_box": bool, "new_coords": bool}
+_REQUIRED = ("graph", "class_names", "input_size", "anchors", "masks", "scale_x_y", "nms",
+             "source", "cfg")
+
+
+def metadata_problem(values: dict) -> str | None:
+    """The first field of an export's metadata (a JSON object) that is missing, of the
+    wrong type or out of range, in words; None when every field is usable."""
+    from yolo3.defaults import input_size_problem
+
+    for name in _REQUIRED:
+        if name not in values:
+            return f"no {name!r}"
+    for name, value in values.items():
+        kind = _FIELD_TYPES.get(name)
+        if kind is None:
+            return f"unknown field {name!r}"
+        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+            return f"{name!r} must be {kind.__name__}, not {type(value).__name__}"
+    if values["graph"] not in (DETECTION, RAW):
+        return f"'graph' must be {DETECTION!r} or {RAW!r}"
+    names = values["class_names"]
+    if not names or not all(isinstance(n, str) for n in names):
+        return "'class_names' must be a non-empty list of names"
+    size = values["input_size"]
+    problem = "give two numbers" if len(size) != 2 else input_size_problem(*size)
+    if problem:
+        return f"'input_size' {json.dumps(size)[:40]}: {problem}"
+    anchors = values["anchors"]
+    if not all(isinstance(a, list) and len(a) == 2 and all(_positive(v) for v in a)
+               for a in anchors):
+        return "'anchors' must be [width, height] pairs of positive numbers"
+    masks = values["masks"]
+    if not all(isinstance(m, list) and m and all(
+            isinstance(i, int) and not isinstance(i, bool) and 0 <= i < len(anchors)
+            for i in m) for m in masks):
+        return f"'masks' must be lists of anchor indices from 0 to {len(anchors) - 1}"
+    if len(values["scale_x_y"]) != len(masks) or not all(map(_positive, values["scale_x_y"])):
+        return "'scale_x_y' must hold one positive number per head"
+    if not masks and values["graph"] == RAW:
+        return "a raw graph's metadata needs its heads' 'masks'"
+    nms = values["nms"]
+    for key in ("score", "iou"):
+        if not (_number(nms.get(key)) and 0 <= nms[key] <= 1):
+            return f"'nms' needs {key!r} between 0 and 1"
+    limit = nms.get("max_per_class")
+    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+        return "'nms' needs 'max_per_class', a whole number of at least 1"
+    if not isinstance(nms.get("class_agnostic"), bool):
+        return "'nms' needs 'class_agnostic', true or false"
+    if values.get("graph_max_per_class", 0) < 0:
+        return "'graph_max_per_class' must not be negative"
+    return None
+
+
+def _number(value) -> bool:
+    return (isinstance(value, (int, float)) and not isinstance(value, bool)
+            and math.isfinite(value))
+
+
+def _positive(value) -> bool:
+    return _number(value) and value > 0
 
 
 def _close(a, b) -> bool:

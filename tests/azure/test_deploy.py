@@ -69,11 +69,21 @@ def test_dry_run_yaml_loads_and_carries_everything(tmp_path, export):
     (["--model", "EXPORT", "--endpoint-name", "x", "--dry-run"], ["--endpoint-name must be"]),
     (["--model", "EXPORT", "--instance-count", "0", "--dry-run"], ["at least 1"]),
     (["--model", "EXPORT", "--dry-run", "--local"], ["not allowed with"]),
+    (["--model", "EXPORT", "--local", "--port", "70000"], ["--port must be from 1 to 65535"]),
+    (["--model", "EXPORT", "--local", "--port", "TAKEN"], ["--host/--port: cannot listen on"]),
+    (["--model", "EXPORT", "--local", "--host", "192.0.2.1"], ["cannot listen on 192.0.2.1"]),
 ])
 def test_refusals_are_one_line(tmp_path, export, flags, phrases):
+    import socket
+
     before = tree_bytes(tmp_path)
-    result = run_script("deploy_to_azureml.py",
-                        *[str(export) if f == "EXPORT" else f for f in flags], cwd=tmp_path)
+    with socket.socket() as taken:  # a port another program listens on
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = str(taken.getsockname()[1])
+        result = run_script("deploy_to_azureml.py", *[
+            str(export) if f == "EXPORT" else port if f == "TAKEN" else f for f in flags],
+            cwd=tmp_path)
     assert_one_line_error(result, *phrases)
     assert tree_bytes(tmp_path) == before
 

@@ -24,6 +24,44 @@ def test_a_server_that_cannot_start_says_why(tmp_path):
     assert server.process.poll() is not None  # nothing left running
 
 
+def test_a_keras_model_named_for_the_server_gets_the_export_hint(tmp_path, tiny_onnx):
+    """YOLO3_MODEL_FILE naming a Keras file: the scoring script's own reason, not the
+    serving environment's "No module named 'keras'"; the log is kept."""
+    models = tmp_path / "models"
+    models.mkdir()
+    (models / "trained_model.h5").write_bytes(b"keras")
+    (models / "yolo-tiny.onnx").write_bytes(tiny_onnx.read_bytes())
+    log = tmp_path / "logs" / "azmlinfsrv.log"
+    server = LocalServer(models, startup_seconds=60, log_path=log,
+                         environment={"YOLO3_MODEL_FILE": "trained_model.h5"})
+    with pytest.raises(YoloError, match="not a served export .* export it with export.py"):
+        server.__enter__()
+    assert log.exists() and "trained_model.h5" in log.read_text()
+
+
+def test_a_port_in_use_is_named_before_starting(tmp_path):
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        server = LocalServer(tmp_path, port=port)
+        with pytest.raises(YoloError, match=f"cannot listen on 127.0.0.1:{port}"):
+            server.__enter__()
+        assert server.process is None  # nothing was started
+
+
+def test_why_a_start_failed_is_the_tracebacks_last_line(tmp_path):
+    """A failure that is not the scoring script's own (an import in the serving
+    environment): the exception line a traceback ends with, and where the log is."""
+    log = tmp_path / "azmlinfsrv.log"
+    log.write_text("starting\nTraceback (most recent call last):\n  File \"x\", line 1\n"
+                   "ModuleNotFoundError: No module named 'keras'\nWorker failed to boot.\n")
+    why = LocalServer(tmp_path, log_path=log)._why()
+    assert why == f"ModuleNotFoundError: No module named 'keras' (the server's log: {log})"
+
+
 def listening_addresses(port: int) -> set[str]:
     """The local addresses (hex, as /proc/net/tcp{,6} write them) of sockets listening on
     ``port``."""

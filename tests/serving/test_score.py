@@ -111,3 +111,32 @@ print(answer.status_code, answer.get_data(as_text=True))
     assert status == "500", result.stderr
     assert json.loads(body) == {"error": "the model failed on this request"}
     assert "kernel exploded" in result.stderr  # logged for the operator
+
+
+def test_a_client_holding_a_half_sent_upload_blocks_no_one(server):
+    """Two connections that announce a large body, send a little and wait: other clients
+    are still answered at once (the threaded worker), and after them too."""
+    import socket
+    import time
+    from urllib.parse import urlparse
+
+    url, _ = server
+    address = urlparse(url)
+    stalled = []
+    for _ in range(2):
+        connection = socket.create_connection((address.hostname, address.port), timeout=30)
+        connection.sendall(b"POST /score HTTP/1.1\r\nHost: x\r\nContent-Type: image/jpeg\r\n"
+                           b"Content-Length: 1000000\r\n\r\n" + JPEG[:1000])
+        stalled.append(connection)
+    try:
+        time.sleep(0.5)
+        start = time.monotonic()
+        for _ in range(3):
+            status, answer = post(url, JPEG, "image/jpeg")
+            assert status == 200 and len(answer["detections"]) == 3
+        assert time.monotonic() - start < 20
+    finally:
+        for connection in stalled:
+            connection.close()
+    status, _ = post(url, JPEG, "image/jpeg")
+    assert status == 200

@@ -33,10 +33,12 @@ def letterbox_batch(images: list[Image.Image | np.ndarray], input_hw: tuple[int,
 
 
 def check_input_size(input_size) -> tuple[int, int]:
+    from yolo3.defaults import input_size_problem
+
     height, width = (int(v) for v in input_size)
-    if height % 32 or width % 32 or height <= 0 or width <= 0:
-        raise YoloError(f"model_image_size {height}x{width}: both must be positive "
-                        "multiples of 32")
+    problem = input_size_problem(height, width)
+    if problem:
+        raise YoloError(f"model_image_size {height}x{width}: {problem}")
     return height, width
 
 

@@ -37,6 +37,8 @@ class SavedModelDetector(DetectorBase):
         except (OSError, ValueError, KeyError, tf.errors.OpError) as error:
             first = (str(error).strip().splitlines() or [type(error).__name__])[0]
             raise YoloError(f"{path} is not a readable SavedModel export ({first})") from None
+        images = self.graph.structured_input_signature[1].get("images")
+        info.check_graph_input(str(path), None if images is None else images.shape.as_list())
         self.init_from_export(info, str(path), input_size, nms)
 
     def run(self, arrays: np.ndarray, letterboxes: np.ndarray):

@@ -9,6 +9,7 @@ TensorFlow. :func:`serving_environment` creates it on first use.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -61,23 +62,44 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-# azmlinfsrv itself, but listening on the loopback interface alone: the server binds
+LOOPBACK = "127.0.0.1"
+# azmlinfsrv itself, listening on the host given as its first argument: the server binds
 # DEFAULT_HOST (0.0.0.0, every interface) and offers no flag for it
-LOOPBACK_ONLY = ("import sys; import azureml_inference_server_http.amlserver as server; "
-                 "server.DEFAULT_HOST = '127.0.0.1'; sys.argv[0] = 'azmlinfsrv'; "
-                 "sys.exit(server.run())")
+ON_HOST = ("import sys; import azureml_inference_server_http.amlserver as server; "
+           "server.DEFAULT_HOST = sys.argv.pop(1); sys.argv[0] = 'azmlinfsrv'; "
+           "sys.exit(server.run())")
+# gunicorn's threaded worker: a client that sends half a request and waits holds one
+# thread, not the worker (the sync worker serves one connection at a time). deploy/score.py
+# runs one inference at a time per worker; reading and decoding requests overlap.
+THREADED = "--worker-class gthread --threads 8"
+# the last line of a Python traceback in the server's log: the reason a start failed
+_ERROR_LINE = re.compile(r"^(?:[A-Za-z_][\w.]*\.)?[A-Z]\w*(?:Error|Exception|Exit): .+$")
+
+
+def port_problem(host: str, port: int) -> str | None:
+    """Why the server could not listen on ``host``:``port`` (in use, not this machine's
+    address), or None."""
+    if not 1 <= port <= 65535:
+        return f"the port must be from 1 to 65535, not {port}"
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        try:
+            probe.bind((host, port))
+        except OSError as error:
+            return f"cannot listen on {host}:{port}: {error.strerror or error}"
+    return None
 
 
 class LocalServer:
     """``with LocalServer(model_dir) as server:`` azmlinfsrv serving deploy/score.py on a
-    loopback port; ``server.url`` is its /score address, ``server.pid`` the gunicorn
-    master's. ``log_path``: where the server's output goes (a file beside the model
-    folder by default)."""
+    loopback port (``host`` for another interface); ``server.url`` is its /score address,
+    ``server.pid`` the gunicorn master's. ``log_path``: where the server's output goes (a
+    file beside the model folder by default); it is kept after the server stops."""
 
     def __init__(self, model_dir: Path, port: int | None = None, workers: int = 1,
                  log_path: Path | None = None, environment: dict | None = None,
-                 startup_seconds: float = 120):
+                 startup_seconds: float = 120, host: str = LOOPBACK):
         self.model_dir = Path(model_dir)
+        self.host = host
         self.port = port or free_port()
         self.workers = workers
         self.log_path = Path(log_path or self.model_dir.parent / "azmlinfsrv.log")
@@ -87,19 +109,26 @@ class LocalServer:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/score"
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}/score"
 
     @property
     def pid(self) -> int:
         return self.process.pid
 
     def __enter__(self) -> LocalServer:
+        problem = port_problem(self.host, self.port)
+        if problem:
+            raise YoloError(f"the local inference server cannot start: {problem}")
         bin_dir = serving_environment()
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
         self._log = self.log_path.open("w")
-        env = {**os.environ, **self.environment, "AZUREML_MODEL_DIR": str(self.model_dir)}
+        env = {"GUNICORN_CMD_ARGS": THREADED, **os.environ, **self.environment,
+               "AZUREML_MODEL_DIR": str(self.model_dir)}
         env.pop("PYTHONPATH", None)  # the serving environment's own packages only
         self.process = subprocess.Popen(
-            [str(bin_dir / "python"), "-c", LOOPBACK_ONLY, "--entry_script", str(SCORE_SCRIPT),
+            [str(bin_dir / "python"), "-c", ON_HOST, self.host,
+             "--entry_script", str(SCORE_SCRIPT),
              "--model_dir", str(self.model_dir), "--port", str(self.port),
              "--health_port", str(free_port()), "--worker_count", str(self.workers)],
             stdout=self._log, stderr=subprocess.STDOUT, cwd=self.log_path.parent, env=env)
@@ -112,15 +141,18 @@ class LocalServer:
         return self
 
     def _why(self) -> str:
-        """The scoring script's own one-line error from the server's log, else where the
-        log is."""
+        """The scoring script's own one-line error from the server's log, else the first
+        exception a traceback there ends with, and where the whole log is."""
         lines = self.log_path.read_text(errors="replace").splitlines()
         ours = [line.split("YoloError: ", 1)[1] for line in lines if "YoloError: " in line]
-        return ours[-1] if ours else f"see {self.log_path}"
+        if ours:
+            return ours[-1]
+        errors = [line.strip() for line in lines if _ERROR_LINE.match(line.strip())]
+        return f"{errors[0] + ' ' if errors else ''}(the server's log: {self.log_path})"
 
     def _healthy(self) -> bool:
         try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/", timeout=2) as answer:
+            with urllib.request.urlopen(self.url.rsplit("/", 1)[0] + "/", timeout=2) as answer:
                 return answer.status == 200
         except OSError:
             return False

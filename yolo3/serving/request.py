@@ -81,6 +81,9 @@ def _json_image(body: bytes) -> tuple[str, dict]:
     except (ValueError, UnicodeDecodeError) as error:
         raise BadRequest(f"the body is not valid JSON ({str(error).splitlines()[0]})"
                          ) from None
+    except RecursionError:  # the parser stops at Python's recursion limit, cleanly
+        raise BadRequest("the JSON body is nested too deeply: send {\"image\": "
+                         "\"<base64>\"}") from None
     if not isinstance(document, dict):
         raise BadRequest("the JSON body must be an object: {\"image\": \"<base64>\"}")
     unknown = sorted(set(document) - set(IMAGE_FIELDS) - set(SETTINGS))
@@ -130,6 +133,8 @@ def _number(name: str, value) -> float:
         number = float(value)
     except ValueError:
         raise BadRequest(f"{name} must be a number, not {str(value)[:40]!r}") from None
+    except OverflowError:  # a JSON integer of hundreds of digits
+        raise BadRequest(f"{name} must be a finite number, not {str(value)[:20]}...") from None
     if not math.isfinite(number):
         raise BadRequest(f"{name} must be a finite number")
     return number

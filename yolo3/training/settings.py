@@ -15,7 +15,7 @@ from typing import Any
 
 from yolo3.cli import positive_float, positive_int
 from yolo3.darknet.cfg import STANDARD_CFGS
-from yolo3.defaults import DEFAULT_INPUT_SIZE
+from yolo3.defaults import DEFAULT_INPUT_SIZE, MAX_INPUT_SIZE, input_size_problem
 from yolo3.training.recipes import MODERN
 from yolo3.training.recipes import NAMES as RECIPE_NAMES
 
@@ -118,8 +118,8 @@ class TrainSettings:
                 found[f.name] = f"must be {rule}"
         if found:
             return found
-        if self.input_size % 32:
-            found["input_size"] = "must be a positive multiple of 32"
+        if input_size_problem(self.input_size, self.input_size):
+            found["input_size"] = f"must be a positive multiple of 32, at most {MAX_INPUT_SIZE}"
         if self.frozen_epochs is not None and not 0 <= self.frozen_epochs <= self.epochs:
             found["frozen_epochs"] = "must be between 0 and --epochs"
         if not 0 <= self.val_split < 1:
