@@ -109,3 +109,83 @@ def test_missing_pretrained_weights_are_named_before_any_work(tmp_path, shapes_e
                    str(tmp_path / "missing.h5"), "--output_dir", str(tmp_path / "out"))
     assert_one_line_error(result, "--weights", "missing.h5: no such file")
     assert not (tmp_path / "out").exists()
+
+
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory, shapes_export):
+    """A real one-epoch run (tiny, modern recipe, 64 px) to resume from."""
+    where = tmp_path_factory.mktemp("finished")
+    result = train(where, "--data_path", str(shapes_export), "--output_dir",
+                   str(where / "outputs"), "--epochs", "1", "--frozen_epochs", "0")
+    assert result.returncode == 0, result.stderr
+    return where / "outputs"
+
+
+def resumable_copy(tmp_path, finished_run):
+    import shutil
+
+    out = tmp_path / "outputs"
+    shutil.copytree(finished_run, out)
+    return out
+
+
+@pytest.mark.parametrize("flags, phrase", [
+    (["--recipe", "keras-yolo3"], "other --recipe (modern then, keras-yolo3 now)"),
+    (["--num_clusters", "9"], "other --model_size (tiny then, full now)"),
+    (["--model_size", "v4-tiny"], "other --model_size (tiny then, v4-tiny now)"),
+    (["--input_size", "96"], "other --input_size (64 then, 96 now)"),
+    (["--classes_path", "MORE_CLASSES"], "other the classes ("),
+])
+def test_resume_into_a_run_that_trained_something_else(tmp_path, finished_run,
+                                                      shapes_export, flags, phrase):
+    out = resumable_copy(tmp_path, finished_run)
+    more = tmp_path / "more_classes.txt"
+    names = (finished_run / "classes.txt").read_text().split()
+    more.write_text("\n".join([*names, "extra"]) + "\n")
+    before = tree_bytes(out)
+    result = train(tmp_path, "--data_path", str(shapes_export), "--output_dir", str(out),
+                   "--resume", "--epochs", "2", "--frozen_epochs", "0",
+                   *[str(more) if f == "MORE_CLASSES" else f for f in flags])
+    assert_one_line_error(result, "--resume", phrase, "--overwrite")
+    assert tree_bytes(out) == before
+
+
+@pytest.mark.parametrize("damage, phrase", [
+    ("state-truncated", "state.json is damaged (not a JSON object)"),
+    ("state-list", "state.json is damaged (not a JSON object)"),
+    ("state-epoch", "state.json is damaged (its 'epoch' is missing or wrong)"),
+    ("weights-truncated", "last.weights.h5: not a checkpoint of this network"),
+])
+def test_resume_from_damaged_state_names_the_file(tmp_path, finished_run, shapes_export,
+                                                  damage, phrase):
+    import json
+
+    out = resumable_copy(tmp_path, finished_run)
+    state = out / "checkpoints" / "state.json"
+    if damage == "state-truncated":
+        state.write_text(state.read_text()[:20])
+    elif damage == "state-list":
+        state.write_text("[1, 2]\n")
+    elif damage == "state-epoch":
+        state.write_text(json.dumps({**json.loads(state.read_text()), "epoch": "one"}))
+    else:
+        weights = out / "checkpoints" / "last.weights.h5"
+        weights.write_bytes(weights.read_bytes()[:5000])
+    before = tree_bytes(out)
+    result = train(tmp_path, "--data_path", str(shapes_export), "--output_dir", str(out),
+                   "--resume", "--epochs", "2", "--frozen_epochs", "0")
+    message = assert_one_line_error(result, phrase)
+    assert str(out) in message
+    assert tree_bytes(out) == before
+
+
+def test_resume_past_a_junk_row_in_results(tmp_path, finished_run, shapes_export):
+    """A results.csv row someone damaged is left out; the run resumes and follows on."""
+    out = resumable_copy(tmp_path, finished_run)
+    results = out / "results.csv"
+    results.write_text(results.read_text() + "junk,row,?\n\x00\n")
+    result = train(tmp_path, "--data_path", str(shapes_export), "--output_dir", str(out),
+                   "--resume", "--epochs", "2", "--frozen_epochs", "0")
+    assert result.returncode == 0, result.stderr
+    epochs = [line.split(",")[0] for line in results.read_text().splitlines()[1:]]
+    assert epochs == ["1", "2"]

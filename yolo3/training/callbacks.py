@@ -72,11 +72,13 @@ class StateSaver(keras.callbacks.Callback):
     results row is written — moves them into place and writes state.json last, so a run
     stopped at any point resumes from one consistent epoch."""
 
-    def __init__(self, folder: Path, monitor: str, best: float | None):
+    def __init__(self, folder: Path, monitor: str, best: float | None,
+                 identity: dict | None = None):
         super().__init__()
         self.folder = folder
         self.monitor = monitor
         self.best = best
+        self.identity = identity or {}  # what the run trains (outputs.run_identity)
         self.pending: dict | None = None
 
     def _pending(self, name: str) -> Path:
@@ -93,7 +95,7 @@ class StateSaver(keras.callbacks.Callback):
         with atomic_output(self._pending(OPTIMIZER_STATE)) as tmp, open(tmp, "wb") as f:
             np.savez(f, *[keras.ops.convert_to_numpy(v) for v in self.model.optimizer.variables])
         self.pending = {"epoch": epoch + 1, "learning_rate": current_lr(self.model),
-                        "best": self.best, "monitor": self.monitor}
+                        "best": self.best, "monitor": self.monitor, "run": self.identity}
 
     def commit(self) -> None:
         if self.pending is None:

@@ -12,11 +12,79 @@ from yolo3.files import write_text_atomic
 from yolo3.training.settings import TrainSettings
 
 
-def resume_state(checkpoints: Path) -> dict | None:
+def resume_state(checkpoints: Path) -> dict:
+    """The state a run resumes from (callbacks.StateSaver's state.json): YoloError naming
+    the file when there is none or it is damaged."""
     state_file = checkpoints / "state.json"
     if not state_file.is_file() or not (checkpoints / "last.weights.h5").is_file():
         raise YoloError(f"--resume: no checkpoint in {checkpoints}")
-    return json.loads(state_file.read_text())
+    try:
+        state = json.loads(state_file.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        state = None
+    problem = _state_problem(state)
+    if problem:
+        raise YoloError(f"--resume: {state_file} is damaged ({problem}): start again with "
+                        "--overwrite")
+    return state
+
+
+def _state_problem(state) -> str | None:
+    if not isinstance(state, dict):
+        return "not a JSON object"
+    checks = {"epoch": lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 1,
+              "learning_rate": lambda v: _finite(v) and v > 0,
+              "best": lambda v: v is None or _finite(v),
+              "monitor": lambda v: isinstance(v, str),
+              "run": lambda v: isinstance(v, dict)}
+    for key, good in checks.items():
+        if key == "run" and key not in state:
+            continue  # written before runs recorded what they train
+        if key not in state or not good(state[key]):
+            return f"its {key!r} is missing or wrong"
+    return None
+
+
+def _finite(value) -> bool:
+    import math
+
+    return isinstance(value, (int, float)) and not isinstance(value, bool) \
+        and math.isfinite(value)
+
+
+def run_identity(settings: TrainSettings, class_names: list[str], config) -> dict:
+    """What a run trains, recorded in its resume state: a resumed run must train the same
+    (model size, classes, recipe, input size, and the network's cfg with its anchors)."""
+    import hashlib
+
+    return {"model_size": settings.size, "classes": list(class_names),
+            "recipe": settings.recipe, "input_size": settings.input_size,
+            "cfg": hashlib.blake2b(config.text.encode(), digest_size=8).hexdigest()}
+
+
+def check_same_run(state: dict, identity: dict) -> None:
+    """YoloError saying what differs when ``--resume`` would continue a run that trained
+    something else; states from before runs recorded this are taken as they are."""
+    saved = state.get("run")
+    if saved is None:
+        return
+    for key, what in (("model_size", "--model_size"), ("classes", "the classes"),
+                      ("recipe", "--recipe"), ("input_size", "--input_size"),
+                      ("cfg", "the network's anchors or layers")):
+        before, now = saved.get(key), identity[key]
+        if before == now:
+            continue
+        if key == "cfg":
+            detail = ""
+        elif key == "classes" and isinstance(before, list) and len(before) == len(now):
+            detail = " (other names)"
+        elif key == "classes":
+            detail = f" ({len(before or [])} then, {len(now)} now)"
+        else:
+            detail = f" ({before} then, {now} now)"
+        raise YoloError(f"--resume: the run in this output folder trained with other {what}"
+                        f"{detail}; resume with the same settings, or start again with "
+                        "--overwrite")
 
 
 def load_network_weights(body, path: Path) -> None:

@@ -28,10 +28,12 @@ from yolo3.training.callbacks import (
     StateSaver,
 )
 from yolo3.training.outputs import (
+    check_same_run,
     evaluation_detector,
     load_network_weights,
     restore_optimizer_state,
     resume_state,
+    run_identity,
     validation_metrics,
     write_label_statistics,
     write_outputs,
@@ -80,9 +82,12 @@ def train(settings: TrainSettings) -> dict:
     keras.utils.set_random_seed(settings.seed)
     if settings.mixed_precision:
         keras.mixed_precision.set_global_policy("mixed_float16")
-    data = prepare_data(settings)
     checkpoints = Path(settings.output_dir) / "checkpoints"
-    state = resume_state(checkpoints) if settings.resume else None
+    state = resume_state(checkpoints) if settings.resume else None  # before any work
+    data = prepare_data(settings)
+    identity = run_identity(settings, data.class_names, data.config)
+    if state is not None:
+        check_same_run(state, identity)
     strategy = choose_strategy(settings.gpu_num)
     settings.log(f"Devices: {strategy.num_replicas_in_sync} replica(s) "
                  f"({type(strategy).__name__}).")
@@ -92,7 +97,7 @@ def train(settings: TrainSettings) -> dict:
     from yolo3.data.pipeline import DecodeProblems
 
     DecodeProblems.reset()
-    run = Stages(settings, data, body, trainer, strategy, state)
+    run = Stages(settings, data, body, trainer, strategy, state, identity)
     run.fit_both()
     run.restore_best()
     summary = write_outputs(Path(settings.output_dir), body, data.config, data.class_names,
@@ -159,11 +164,11 @@ class Stages:
     """The two stages of fit over one pipeline and one set of callbacks."""
 
     def __init__(self, settings: TrainSettings, data: Prepared, body, trainer, strategy,
-                 state: dict | None):
+                 state: dict | None, identity: dict | None = None):
         from yolo3.data.pipeline import make_dataset
 
         self.settings, self.data, self.body, self.trainer = settings, data, body, trainer
-        self.strategy, self.state = strategy, state
+        self.strategy, self.state, self.identity = strategy, state, identity
         self.recipe = data.recipe
         self.start = state["epoch"] if state else 0
         self.train_data = make_dataset(data.train_set, data.config, data.input_hw,
@@ -185,7 +190,7 @@ class Stages:
         names = columns(self.trainer.terms, self.val_data is not None)
         self.reporter = MetricsReporter(names, self.settings.log)
         self.saver = StateSaver(checkpoints, self.monitor,
-                                self.state.get("best") if self.state else None)
+                                self.state.get("best") if self.state else None, self.identity)
         self.guard = NonFiniteGuard()
         results = ResultsLog(out / RESULTS_CSV, names, self.start)
         if self.state is None:
