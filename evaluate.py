@@ -85,7 +85,10 @@ def main(argv=None) -> int:
 
     inputs = [args.annot_file, args.classes_path, args.model_path, args.detections,
               args.anchors_path]
-    refuse_overwriting_inputs([args.output_dir, args.output_dir / "metrics.json"], inputs)
+    from yolo3.evaluation.report import EVALUATION_OUTPUTS
+
+    refuse_overwriting_inputs([args.output_dir, *(args.output_dir / name
+                                                  for name in EVALUATION_OUTPUTS)], inputs)
     annotations = read_lines(args.annot_file)
     class_names = read_class_names(args.classes_path)
     check_boxes(annotations, len(class_names), str(args.annot_file))

@@ -104,18 +104,20 @@ def test_conversion_never_replaces_its_inputs(tmp_path, tiny_weights):
     assert tree_bytes(cfg) == before and not partial_files(tmp_path)
 
 
-def test_evaluation_report_never_replaces_its_inputs(tmp_path):
+@pytest.mark.parametrize("name", ["metrics.json", "confusion_matrix.png",
+                                  "predictions.png", "confidence_curves.png"])
+def test_evaluation_report_never_replaces_its_inputs(tmp_path, name):
     annot = tmp_path / "val_list.txt"
     annot.write_text(f"{SAMPLE} 10,10,100,120,0\n")
     classes = tmp_path / "classes.txt"
     classes.write_text("cat\n")
-    detections = tmp_path / "metrics.json"
+    detections = tmp_path / name  # a detections file named like one of the outputs
     detections.write_text("{}")
     before = tree_bytes(tmp_path)
     result = run_script("evaluate.py", "--annot_file", str(annot), "--classes_path",
                         str(classes), "--detections", str(detections), "--output_dir",
                         str(tmp_path))
-    assert_one_line_error(result, "refusing to write", "metrics.json")
+    assert_one_line_error(result, "refusing to write", name)
     assert tree_bytes(tmp_path) == before
 
 

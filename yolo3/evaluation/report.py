@@ -260,6 +260,11 @@ def format_table(metrics: dict) -> str:
     return "\n".join(lines)
 
 
+# what evaluate.py writes under its --output_dir (write_report's, and the sample picture)
+EVALUATION_OUTPUTS = ("metrics.json", "pr_curves", "confidence_curves.png",
+                      "confusion_matrix.png", "predictions.png")
+
+
 def write_report(metrics: dict, voc, class_names: list[str], output_dir: str | Path,
                  metrics_file: bool = True) -> None:
     """Under ``output_dir``: metrics.json (unless ``metrics_file`` is False: training
