@@ -90,3 +90,26 @@ def test_a_trained_model_with_scale_x_y_exports_its_decode(tmp_path, tiny_model)
     nms = NmsSettings(score=0.2)
     assert_same_detections(OnnxDetector(path, nms=nms).detect(image),
                            Detector(loaded, (416, 416), nms).detect(image))
+
+
+def test_a_file_onnx_runtime_cannot_open_is_not_written(tmp_path, tiny_onnx, monkeypatch):
+    """A graph ONNX Runtime refuses (here: an opset it does not know) never lands at the
+    output, and an earlier file there stays."""
+    import onnx
+
+    from yolo3.errors import YoloError
+    from yolo3.export import onnx as onnx_export
+
+    proto = onnx.load(str(tiny_onnx))
+    info = ExportInfo.from_json(next(p.value for p in proto.metadata_props if p.key == KEY),
+                                "tiny")
+    for entry in proto.opset_import:
+        if entry.domain in ("", "ai.onnx"):
+            entry.version = 99
+    monkeypatch.setattr(onnx_export, "onnx_model", lambda *args: (proto, info))
+    output = tmp_path / "out.onnx"
+    output.write_bytes(b"an earlier export")
+    with pytest.raises(YoloError, match="does not load in ONNX Runtime.*nothing written"):
+        export_onnx(None, output, (416, 416), NmsSettings())
+    assert output.read_bytes() == b"an earlier export"
+    assert [p.name for p in tmp_path.iterdir()] == ["out.onnx"]

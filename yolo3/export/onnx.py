@@ -16,6 +16,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from yolo3.defaults import NmsSettings
+from yolo3.errors import YoloError
 from yolo3.export_contract import (
     DETECTION,
     DETECTION_OUTPUTS,
@@ -63,6 +64,7 @@ def export_onnx(loaded, output: Path, input_hw: tuple[int, int], nms: NmsSetting
         _set_metadata(proto, info)
         with atomic_output(Path(output)) as tmp:
             quantize_int8(proto, tmp, calibration, nms)
+            check_loads(tmp, output)
         return info
     if float16:
         from yolo3.export.quantize import to_float16
@@ -72,7 +74,24 @@ def export_onnx(loaded, output: Path, input_hw: tuple[int, int], nms: NmsSetting
         _set_metadata(proto, info)
     with atomic_output(Path(output)) as tmp:
         tmp.write_bytes(proto.SerializeToString())
+        check_loads(tmp, output)
     return info
+
+
+def check_loads(path: Path, output) -> None:
+    """YoloError (and so no file at ``output``) unless ONNX Runtime, what every ONNX
+    consumer here runs, opens the written file: an opset or operator it does not support
+    is caught before the file is reported as written."""
+    import onnxruntime
+
+    options = onnxruntime.SessionOptions()
+    options.log_severity_level = 3  # its own warnings are not the user's concern here
+    try:
+        onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    except Exception as error:  # ONNX Runtime raises its own exception types
+        first = (str(error).strip().splitlines() or [type(error).__name__])[0]
+        raise YoloError(f"the ONNX file for {output} does not load in ONNX Runtime "
+                        f"({first[:300]}); nothing written") from None
 
 
 def write(loaded, output: Path, input_hw: tuple[int, int], nms: NmsSettings,
