@@ -179,6 +179,15 @@ def test_resume_from_damaged_state_names_the_file(tmp_path, finished_run, shapes
     assert tree_bytes(out) == before
 
 
+def test_resume_of_a_run_already_done_says_so(tmp_path, finished_run, shapes_export):
+    out = resumable_copy(tmp_path, finished_run)
+    before = tree_bytes(out)
+    result = train(tmp_path, "--data_path", str(shapes_export), "--output_dir", str(out),
+                   "--resume", "--epochs", "1", "--frozen_epochs", "0")
+    assert_one_line_error(result, "has already trained 1 epoch;", "--epochs above 1")
+    assert tree_bytes(out) == before
+
+
 def test_resume_past_a_junk_row_in_results(tmp_path, finished_run, shapes_export):
     """A results.csv row someone damaged is left out; the run resumes and follows on."""
     out = resumable_copy(tmp_path, finished_run)
