@@ -85,9 +85,10 @@ def train(settings: TrainSettings) -> dict:
     checkpoints = Path(settings.output_dir) / "checkpoints"
     state = resume_state(checkpoints) if settings.resume else None  # before any work
     if state is not None and state["epoch"] >= settings.epochs:
+        done = state["epoch"]
         raise YoloError(f"--resume: the run in {settings.output_dir} has already trained "
-                        f"{state['epoch']} epoch{'s' if state['epoch'] != 1 else ''}; give --epochs above {state['epoch']} to "
-                        "train it further")
+                        f"{done} epoch{'s' if done != 1 else ''}; give --epochs above {done} "
+                        "to train it further")
     data = prepare_data(settings)
     identity = run_identity(settings, data.class_names, data.config)
     if state is not None:
