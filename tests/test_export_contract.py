@@ -70,6 +70,7 @@ def test_a_detection_graph_without_metadata_takes_the_files_given(tmp_path):
     ({"input_size": [8192, 8192]}, "at most 4096"),
     ({"anchors": [[10.0, 14.0], [23.0]]}, "'anchors' must be [width, height] pairs"),
     ({"anchors": [[10.0, -1], [23.0, 27.0]]}, "'anchors' must be [width, height] pairs"),
+    ({"anchors": [[10.0, 10**400], [23.0, 27.0]]}, "'anchors' must be [width, height] pairs"),
     ({"masks": [[2], [0]]}, "'masks' must be lists of anchor indices from 0 to 1"),
     ({"masks": [["1"], [0]]}, "'masks' must be lists of anchor indices"),
     ({"scale_x_y": [2.0]}, "'scale_x_y' must hold one positive number per head"),

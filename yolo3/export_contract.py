@@ -11,11 +11,11 @@ flatbuffer's metadata entry (:func:`read_tflite_metadata`), a SavedModel's
 from __future__ import annotations
 
 import json
-import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from yolo3.errors import YoloError
+from yolo3.numbers import finite_number
 
 KEY = "yolo3"
 SAVED_MODEL_METADATA = Path("assets.extra") / f"{KEY}.json"  # inside a SavedModel folder
@@ -226,7 +226,7 @@ def metadata_problem(values: dict) -> str | None:
         return "a raw graph's metadata needs its heads' 'masks'"
     nms = values["nms"]
     for key in ("score", "iou"):
-        if not (_number(nms.get(key)) and 0 <= nms[key] <= 1):
+        if not (finite_number(nms.get(key)) and 0 <= nms[key] <= 1):
             return f"'nms' needs {key!r} between 0 and 1"
     limit = nms.get("max_per_class")
     if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
@@ -238,13 +238,8 @@ def metadata_problem(values: dict) -> str | None:
     return None
 
 
-def _number(value) -> bool:
-    return (isinstance(value, (int, float)) and not isinstance(value, bool)
-            and math.isfinite(value))
-
-
 def _positive(value) -> bool:
-    return _number(value) and value > 0
+    return finite_number(value) and value > 0
 
 
 def _close(a, b) -> bool:

@@ -71,3 +71,50 @@ def test_detections_files(tmp_path):
     path.write_text(json.dumps({"x.jpg": [{"class_id": 0, "box": [1, 2, 3]}]}))
     with pytest.raises(YoloError, match="not a detections file"):
         read_detections_json(path)
+
+
+GOOD_DETECTION = {"class_id": 1, "score": 0.5, "box": [1, 2, 30, 40]}
+
+
+@pytest.mark.parametrize("bad, phrase", [
+    ({**GOOD_DETECTION, "class_id": True}, "class_id must be an integer ≥ 0, got True"),
+    ({**GOOD_DETECTION, "class_id": -1}, "class_id must be an integer ≥ 0, got -1"),
+    ({**GOOD_DETECTION, "class_id": 1.0}, "class_id must be an integer ≥ 0, got 1.0"),
+    ({k: v for k, v in GOOD_DETECTION.items() if k != "class_id"},
+     "class_id must be an integer ≥ 0, got None"),
+    ({**GOOD_DETECTION, "score": float("nan")}, "score must be a finite number, got nan"),
+    ({**GOOD_DETECTION, "score": 10**400}, "score must be a finite number"),
+    ({**GOOD_DETECTION, "score": False}, "score must be a finite number, got False"),
+    ({**GOOD_DETECTION, "score": "0.5"}, "score must be a finite number, got '0.5'"),
+    ({**GOOD_DETECTION, "box": [1, 2, 3]}, "box must be 4 finite numbers"),
+    ({**GOOD_DETECTION, "box": [1, 2, 3, "4"]}, "box must be 4 finite numbers"),
+    ({**GOOD_DETECTION, "box": [1, 2, 3, True]}, "box must be 4 finite numbers"),
+    ({**GOOD_DETECTION, "box": [1, 2, 3, float("inf")]}, "box must be 4 finite numbers"),
+    ({**GOOD_DETECTION, "box": {"x": 1}}, "box must be 4 finite numbers"),
+    ([1, 2], "a detection must be an object"),
+    ("text", "a detection must be an object"),
+])
+def test_the_first_bad_detection_among_many_is_named(tmp_path, bad, phrase):
+    """Thousands of good detections and one bad one, anywhere: the same one-line message
+    the per-detection check gives (the column-wise check only decides that all are good)."""
+    path = tmp_path / "d.json"
+    for position in (0, 2999):
+        dets = [GOOD_DETECTION] * 3000
+        dets[position] = bad
+        path.write_text(json.dumps({"a.jpg": [GOOD_DETECTION], "b.jpg": dets}))
+        with pytest.raises(YoloError) as refused:
+            read_detections_json(path)
+        assert f"(b.jpg: {phrase}" in str(refused.value)
+
+
+def test_many_good_detections_are_read_as_written(tmp_path):
+    rng = np.random.default_rng(0)
+    data = {f"{i}.jpg": [{"class_id": int(c), "score": float(s), "box": b.tolist()}
+                         for c, s, b in zip(rng.integers(0, 5, 50), rng.random(50),
+                                            rng.uniform(0, 400, (50, 4)))]
+            for i in range(40)}
+    data["empty.jpg"] = []
+    data["ints.jpg"] = [{"class_id": 0, "score": 1, "box": [1, 2, 3, 4]}]
+    path = tmp_path / "d.json"
+    path.write_text(json.dumps(data))
+    assert read_detections_json(path) == data

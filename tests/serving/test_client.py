@@ -128,3 +128,11 @@ def test_ipv6_address_keeps_its_brackets():
     endpoint = Endpoint("http://user:pw@[::1]:5001/score?code=abc")
     assert endpoint.url == "http://[::1]:5001/score?code=abc"
     assert endpoint.shown == "http://[::1]:5001/score?…"
+
+
+@pytest.mark.parametrize("field, value", [("score", 10**400), ("box", [1, 2, 3, 10**400]),
+                                          ("score", True), ("box", [1, 2, 3, 1e12])])
+def test_numbers_beyond_any_float_or_any_image(field, value):
+    answer = {"detections": [{**GOOD["detections"][0], field: value}]}
+    with pytest.raises(YoloError, match=f"{field} must be"):
+        detections_from(answer, "the endpoint")

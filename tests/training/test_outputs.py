@@ -38,6 +38,7 @@ def test_a_good_state_and_one_from_before_runs_were_recorded(tmp_path):
     (json.dumps({**GOOD, "epoch": 0}), "'epoch'"),
     (json.dumps({**GOOD, "epoch": True}), "'epoch'"),
     (json.dumps({**GOOD, "learning_rate": "fast"}), "'learning_rate'"),
+    (json.dumps({**GOOD, "learning_rate": 10**400}), "'learning_rate'"),
     (json.dumps({k: v for k, v in GOOD.items() if k != "monitor"}), "'monitor'"),
     (json.dumps({**GOOD, "best": "NaN"}), "'best'"),
     (json.dumps({**GOOD, "run": []}), "'run'"),

@@ -9,7 +9,6 @@ one error naming the entry, never a silently wrong list.
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +17,7 @@ from yolo3.data.annotations import Annotation
 from yolo3.data.conversion import Report, convert_box
 from yolo3.errors import YoloError
 from yolo3.files import read_json
+from yolo3.numbers import finite_number
 
 
 class _Schema:
@@ -40,8 +40,7 @@ class _Schema:
 
     def number(self, entry: dict, key: str, where: str, positive: bool = False) -> float:
         value = entry.get(key)
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(
-                value):
+        if not finite_number(value):
             raise self.error(where, f'"{key}" must be a number, got {value!r}')
         if positive and value <= 0:
             raise self.error(where, f'"{key}" must be above 0, got {value!r}')
@@ -110,8 +109,7 @@ def _box(schema: _Schema, obj: dict, class_of: dict[int, int]) -> tuple | None:
                                   "categories")
     bbox = obj.get("bbox")
     if (not isinstance(bbox, list) or len(bbox) != 4
-            or not all(isinstance(v, (int, float)) and not isinstance(v, bool)
-                       and math.isfinite(v) for v in bbox)):
+            or not all(map(finite_number, bbox))):
         raise schema.error(where, f'"bbox" must be 4 numbers [x, y, width, height], got {bbox!r}')
     x, y, w, h = (float(v) for v in bbox)
     return x, y, x + w, y + h, class_of[obj["category_id"]]

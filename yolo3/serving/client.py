@@ -21,6 +21,7 @@ import urllib.parse
 import urllib.request
 
 from yolo3.errors import YoloError
+from yolo3.numbers import finite_number
 
 MAX_ANSWER_BYTES = 16 * 2**20  # 100 boxes per class × 80 classes is about 1.5 MB of JSON
 MAX_CLASS_ID = 65_535  # far above any detector's class count; keeps drawing bounded
@@ -237,5 +238,4 @@ def _detection_problem(detection) -> str | None:
 
 
 def _finite(value) -> bool:
-    return (isinstance(value, (int, float)) and not isinstance(value, bool)
-            and math.isfinite(value) and abs(value) < 1e9)
+    return finite_number(value) and abs(value) < 1e9  # pixels, scores: far below

@@ -9,6 +9,7 @@ from yolo3.classfiles import format_anchors
 from yolo3.data.annotations import write_lines
 from yolo3.errors import YoloError
 from yolo3.files import write_text_atomic
+from yolo3.numbers import finite_number
 from yolo3.training.settings import TrainSettings
 
 
@@ -33,8 +34,8 @@ def _state_problem(state) -> str | None:
     if not isinstance(state, dict):
         return "not a JSON object"
     checks = {"epoch": lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 1,
-              "learning_rate": lambda v: _finite(v) and v > 0,
-              "best": lambda v: v is None or _finite(v),
+              "learning_rate": lambda v: finite_number(v) and v > 0,
+              "best": lambda v: v is None or finite_number(v),
               "monitor": lambda v: isinstance(v, str),
               "run": lambda v: isinstance(v, dict)}
     for key, good in checks.items():
@@ -43,13 +44,6 @@ def _state_problem(state) -> str | None:
         if key not in state or not good(state[key]):
             return f"its {key!r} is missing or wrong"
     return None
-
-
-def _finite(value) -> bool:
-    import math
-
-    return isinstance(value, (int, float)) and not isinstance(value, bool) \
-        and math.isfinite(value)
 
 
 def run_identity(settings: TrainSettings, class_names: list[str], config) -> dict:
