@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from yolo3.numbers import finite_number
+from yolo3.numbers import finite_number, whole_number
 
 
 @pytest.mark.parametrize("value, expected", [
@@ -14,3 +14,11 @@ from yolo3.numbers import finite_number
 ])
 def test_finite_number(value, expected):
     assert finite_number(value) is expected
+
+
+@pytest.mark.parametrize("value, expected", [
+    (0, True), (-3, True), (10**400, True), (True, False), (1.0, False), ("1", False),
+    (None, False),
+])
+def test_whole_number(value, expected):
+    assert whole_number(value) is expected

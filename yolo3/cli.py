@@ -12,6 +12,7 @@ import tempfile
 import threading
 from collections.abc import Callable, Sequence
 
+from yolo3.defaults import input_size_problem
 from yolo3.errors import YoloError
 
 
@@ -182,8 +183,6 @@ def image_size(text: str) -> tuple[int, int]:
         raise argparse.ArgumentTypeError(f"{text!r} is not a size like 416 or 320,608") from None
     if len(values) == 1:
         values *= 2
-    from yolo3.defaults import input_size_problem
-
     problem = "give one or two numbers" if len(values) != 2 else input_size_problem(*values)
     if problem:
         raise argparse.ArgumentTypeError(f"{text!r}: {problem}")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from yolo3.numbers import whole_number
+
 DEFAULT_INPUT_SIZE = 416  # network input, pixels (height = width); a multiple of 32
 # the largest side a network input may have: 4096² is 97× 416²; the full YOLOv3's first
 # feature map alone is then 2 GB per image in float32, and exports grow past memory beyond
@@ -13,9 +15,8 @@ MAX_INPUT_SIZE = 4096
 def input_size_problem(height, width) -> str | None:
     """What is wrong with a network input of height × width, or None: both whole multiples
     of 32 from 32 to MAX_INPUT_SIZE."""
-    for value in (height, width):
-        if isinstance(value, bool) or not isinstance(value, int):
-            return "height and width must be whole numbers"
+    if not (whole_number(height) and whole_number(width)):
+        return "height and width must be whole numbers"
     if any(v <= 0 or v % 32 for v in (height, width)):
         return "height and width must be positive multiples of 32"
     if max(height, width) > MAX_INPUT_SIZE:

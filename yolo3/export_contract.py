@@ -14,8 +14,9 @@ import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from yolo3.defaults import input_size_problem
 from yolo3.errors import YoloError
-from yolo3.numbers import finite_number
+from yolo3.numbers import finite_number, whole_number
 
 KEY = "yolo3"
 SAVED_MODEL_METADATA = Path("assets.extra") / f"{KEY}.json"  # inside a SavedModel folder
@@ -191,8 +192,6 @@ _REQUIRED = ("graph", "class_names", "input_size", "anchors", "masks", "scale_x_
 def metadata_problem(values: dict) -> str | None:
     """The first field of an export's metadata (a JSON object) that is missing, of the
     wrong type or out of range, in words; None when every field is usable."""
-    from yolo3.defaults import input_size_problem
-
     for name in _REQUIRED:
         if name not in values:
             return f"no {name!r}"
@@ -217,7 +216,7 @@ def metadata_problem(values: dict) -> str | None:
         return "'anchors' must be [width, height] pairs of positive numbers"
     masks = values["masks"]
     if not all(isinstance(m, list) and m and all(
-            isinstance(i, int) and not isinstance(i, bool) and 0 <= i < len(anchors)
+            whole_number(i) and 0 <= i < len(anchors)
             for i in m) for m in masks):
         return f"'masks' must be lists of anchor indices from 0 to {len(anchors) - 1}"
     if len(values["scale_x_y"]) != len(masks) or not all(map(_positive, values["scale_x_y"])):
@@ -229,7 +228,7 @@ def metadata_problem(values: dict) -> str | None:
         if not (finite_number(nms.get(key)) and 0 <= nms[key] <= 1):
             return f"'nms' needs {key!r} between 0 and 1"
     limit = nms.get("max_per_class")
-    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+    if not whole_number(limit) or limit < 1:
         return "'nms' needs 'max_per_class', a whole number of at least 1"
     if not isinstance(nms.get("class_agnostic"), bool):
         return "'nms' needs 'class_agnostic', true or false"

@@ -31,9 +31,9 @@ def image_format(path: str | Path, default: str | None = None) -> str:
     """Pillow's format name for an image file named ``path`` (its suffix decides);
     ``default`` for another suffix, or YoloError when there is none."""
     suffix = Path(path).suffix.lower()
-    if suffix not in IMAGE_SUFFIXES and default:
-        return default
     if suffix not in IMAGE_SUFFIXES:
+        if default:
+            return default
         raise YoloError(f"{path}: an image file must end in one of "
                         f"{', '.join(IMAGE_SUFFIXES)}")
     return {".jpg": "JPEG", ".jpeg": "JPEG", ".tif": "TIFF", ".pgm": "PPM"}.get(

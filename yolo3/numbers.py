@@ -15,3 +15,9 @@ def finite_number(value) -> bool:
         return math.isfinite(value)
     except OverflowError:
         return False
+
+
+def whole_number(value) -> bool:
+    """Whether ``value`` is an int and not a bool (json.loads gives ``true`` as True,
+    which ``isinstance(value, int)`` would accept)."""
+    return isinstance(value, int) and not isinstance(value, bool)

@@ -27,7 +27,7 @@ from yolo3.evaluation.metrics import (
     voc_metrics,
 )
 from yolo3.files import read_json, write_text_atomic
-from yolo3.numbers import finite_number
+from yolo3.numbers import finite_number, whole_number
 
 
 def detect_annotations(detector, annotations: list[Annotation], batch_size: int = 8,
@@ -187,7 +187,7 @@ def _detection_problem(d) -> str | None:
     if not isinstance(d, dict):
         return f"a detection must be an object, got {d!r}"
     class_id, score, box = d.get("class_id"), d.get("score"), d.get("box")
-    if isinstance(class_id, bool) or not isinstance(class_id, int) or class_id < 0:
+    if not whole_number(class_id) or class_id < 0:
         return f"class_id must be an integer ≥ 0, got {class_id!r}"
     if not finite_number(score):
         return f"score must be a finite number, got {score!r}"

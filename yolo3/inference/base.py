@@ -13,7 +13,7 @@ import copy
 import numpy as np
 from PIL import Image
 
-from yolo3.defaults import NmsSettings
+from yolo3.defaults import NmsSettings, input_size_problem
 from yolo3.errors import YoloError
 from yolo3.export_contract import DETECTION, DETECTION_INPUTS
 from yolo3.images import letterbox, to_rgb
@@ -33,8 +33,6 @@ def letterbox_batch(images: list[Image.Image | np.ndarray], input_hw: tuple[int,
 
 
 def check_input_size(input_size) -> tuple[int, int]:
-    from yolo3.defaults import input_size_problem
-
     height, width = (int(v) for v in input_size)
     problem = input_size_problem(height, width)
     if problem:

@@ -21,7 +21,7 @@ import urllib.parse
 import urllib.request
 
 from yolo3.errors import YoloError
-from yolo3.numbers import finite_number
+from yolo3.numbers import finite_number, whole_number
 
 MAX_ANSWER_BYTES = 16 * 2**20  # 100 boxes per class × 80 classes is about 1.5 MB of JSON
 MAX_CLASS_ID = 65_535  # far above any detector's class count; keeps drawing bounded
@@ -58,10 +58,7 @@ class Endpoint:
                    f"{urllib.parse.unquote(parts.password or '')}"
             self.authorization = "Basic " + base64.b64encode(pair.encode()).decode()
             self.secrets.append(self.authorization.split()[1])
-        netloc = parts.hostname if ":" not in parts.hostname else f"[{parts.hostname}]"
-        if parts.port is not None:
-            netloc += f":{parts.port}"
-        self.url = urllib.parse.urlunsplit((parts.scheme, netloc, parts.path or "/",
+        self.url = urllib.parse.urlunsplit((parts.scheme, _netloc(parts), parts.path or "/",
                                             parts.query, ""))
         self.origin = _origin(self.url)
         self.shown = _shown(urllib.parse.urlsplit(self.url))
@@ -83,15 +80,19 @@ class Endpoint:
         return self.url + ("&" if urllib.parse.urlsplit(self.url).query else "?") + extra
 
 
-def _shown(parts: urllib.parse.SplitResult) -> str:
+def _netloc(parts: urllib.parse.SplitResult) -> str:
+    """host[:port] without credentials (an IPv6 host in brackets; a bad port left out)."""
     host = parts.hostname or ""
     if ":" in host:
         host = f"[{host}]"
     with contextlib.suppress(ValueError):
         if parts.port is not None:
             host += f":{parts.port}"
-    shown = f"{parts.scheme}://{host}{parts.path}"
-    return shown + ("?…" if parts.query else "")
+    return host
+
+
+def _shown(parts: urllib.parse.SplitResult) -> str:
+    return f"{parts.scheme}://{_netloc(parts)}{parts.path}" + ("?…" if parts.query else "")
 
 
 def _origin(url: str) -> tuple[str, str, int]:
@@ -225,8 +226,7 @@ def _detection_problem(detection) -> str | None:
     if missing:
         return f"no {missing[0]!r}"
     class_id, box = detection["class_id"], detection["box"]
-    if isinstance(class_id, bool) or not isinstance(class_id, int) \
-            or not 0 <= class_id <= MAX_CLASS_ID:
+    if not whole_number(class_id) or not 0 <= class_id <= MAX_CLASS_ID:
         return f"class_id must be a whole number from 0 to {MAX_CLASS_ID}"
     if not isinstance(detection["class_name"], str):
         return "class_name must be text"

@@ -9,7 +9,7 @@ from yolo3.classfiles import format_anchors
 from yolo3.data.annotations import write_lines
 from yolo3.errors import YoloError
 from yolo3.files import write_text_atomic
-from yolo3.numbers import finite_number
+from yolo3.numbers import finite_number, whole_number
 from yolo3.training.settings import TrainSettings
 
 
@@ -33,7 +33,7 @@ def resume_state(checkpoints: Path) -> dict:
 def _state_problem(state) -> str | None:
     if not isinstance(state, dict):
         return "not a JSON object"
-    checks = {"epoch": lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 1,
+    checks = {"epoch": lambda v: whole_number(v) and v >= 1,
               "learning_rate": lambda v: finite_number(v) and v > 0,
               "best": lambda v: v is None or finite_number(v),
               "monitor": lambda v: isinstance(v, str),
