@@ -66,3 +66,25 @@ def test_label_statistics(tmp_path):
              np.array([[100, 100, 200, 150, 0]])]
     plot_labels(boxes, [(200, 200), (50, 50), (400, 300)], NAMES, tmp_path / "labels.png")
     assert png_size(tmp_path / "labels.png")[0] > 600
+
+
+def test_confusion_matrix_draws_the_classes_that_occur(tmp_path, monkeypatch):
+    """An 80-class model scored on a one-class set: the picture shows the classes that
+    occur and background, labelled, not an unlabelled 81² grid."""
+    from yolo3.evaluation import plots
+
+    drawn = {}
+
+    def keep(figure, path):
+        axes = figure.axes[0]
+        drawn["x"] = [t.get_text() for t in axes.get_xticklabels()]
+        drawn["title"] = axes.get_title()
+        plots.pyplot().close(figure)
+
+    monkeypatch.setattr(plots, "save_figure", keep)
+    names = [f"class{i}" for i in range(80)]
+    matrix = np.zeros((81, 81), np.int64)
+    matrix[16, 16], matrix[17, 16], matrix[80, 16], matrix[3, 80] = 30, 5, 8, 2
+    plot_confusion_matrix(matrix, names, tmp_path / "c.png", 0.3)
+    assert drawn["x"] == ["class3", "class16", "class17", "background"]
+    assert "3 of 80 classes occur" in drawn["title"]

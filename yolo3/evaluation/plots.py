@@ -67,9 +67,16 @@ def plot_confidence_curves(voc: VocMetrics, class_names: list[str], path: Path) 
 def plot_confusion_matrix(matrix: np.ndarray, class_names: list[str], path: Path,
                           score_threshold: float) -> None:
     """The (C + 1)² matrix of metrics.confusion_matrix, each true-class column normalised
-    to 1 (counts written in the cells when there is room)."""
+    to 1 (counts written in the cells when there is room). Only the classes that occur
+    (as truth or prediction) are drawn: an 80-class COCO model scored on a one-class set
+    would otherwise be an unlabelled 81² grid; metrics.json keeps the whole matrix."""
     plt = pyplot()
     names = [*class_names, "background"]
+    occurring = np.flatnonzero(matrix.any(axis=0) | matrix.any(axis=1))
+    kept = np.union1d(occurring, [len(class_names)])  # background always
+    title_note = (f", {len(kept) - 1} of {len(class_names)} classes occur"
+                  if len(kept) < len(names) else "")
+    matrix, names = matrix[np.ix_(kept, kept)], [names[i] for i in kept]
     size = len(names)
     totals = matrix.sum(axis=0, keepdims=True)
     shares = np.divide(matrix, totals, out=np.zeros(matrix.shape), where=totals > 0)
@@ -86,7 +93,8 @@ def plot_confusion_matrix(matrix: np.ndarray, class_names: list[str], path: Path
     axes.set_xticks(ticks, shown, rotation=90, fontsize=8)
     axes.set_yticks(ticks, shown, fontsize=8)
     axes.set(xlabel="true class", ylabel="predicted class",
-             title=f"Confusion matrix (score ≥ {score_threshold:g}, IoU > 0.5)")
+             title=f"Confusion matrix (score ≥ {score_threshold:g}, IoU > 0.5"
+                   f"{title_note})")
     save_figure(figure, path)
 
 
