@@ -1,4 +1,5 @@
-"""Detection quality: Pascal VOC AP@0.5 (computed here) and COCO AP (through faster-coco-eval).
+"""Detection quality: Pascal VOC AP@0.5, P/R/F1 and the confusion matrix (COCO AP is
+yolo3.evaluation.coco's).
 
 Inputs, per image: ground truth boxes (G, 4) with classes (G,), and detections (D, 4) with
 scores (D,) and classes (D,); boxes are [x_min, y_min, x_max, y_max] in image pixels.
@@ -12,8 +13,6 @@ under the precision envelope over all recall points.
 
 from __future__ import annotations
 
-import contextlib
-import io
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -165,42 +164,3 @@ def confidence_curves(curve: ClassCurve, thresholds: np.ndarray
     total = precision + recall
     f1 = np.where(total > 0, 2 * precision * recall / np.where(total > 0, total, 1), 0.0)
     return precision, recall, f1
-
-
-COCO_KEYS = ("coco_map", "ap50", "ap75", "ap_small", "ap_medium", "ap_large")
-
-
-def coco_dicts(results: list[ImageResult], num_classes: int) -> tuple[dict, list[dict]]:
-    """The ground truth and detections in COCO's JSON layout (image ids = list positions)."""
-    images, annotations, detections = [], [], []
-    for image_id, r in enumerate(results):
-        images.append({"id": image_id})
-        for box, c in zip(r.gt_boxes, r.gt_classes):
-            w, h = float(box[2] - box[0]), float(box[3] - box[1])
-            annotations.append({"id": len(annotations) + 1, "image_id": image_id,
-                                "category_id": int(c), "bbox": [float(box[0]), float(box[1]),
-                                                                w, h],
-                                "area": w * h, "iscrowd": 0})
-        for box, score, c in zip(r.det_boxes, r.det_scores, r.det_classes):
-            detections.append({"image_id": image_id, "category_id": int(c), "score": float(score),
-                               "bbox": [float(box[0]), float(box[1]), float(box[2] - box[0]),
-                                        float(box[3] - box[1])]})
-    categories = [{"id": c, "name": str(c)} for c in range(num_classes)]
-    return {"images": images, "annotations": annotations, "categories": categories}, detections
-
-
-def coco_metrics(results: list[ImageResult], num_classes: int) -> dict[str, float]:
-    """COCO AP@[.5:.95], AP50, AP75 and AP by object size (-1 where a size has no boxes)."""
-    from faster_coco_eval import COCO, COCOeval_faster
-
-    ground_truth, detections = coco_dicts(results, num_classes)
-    if not detections or not ground_truth["annotations"]:
-        return dict.fromkeys(COCO_KEYS, 0.0)
-    with contextlib.redirect_stdout(io.StringIO()):
-        gt = COCO(ground_truth)
-        evaluator = COCOeval_faster(gt, gt.loadRes(detections), "bbox",
-                                    print_function=lambda *args, **kwargs: None)
-        evaluator.evaluate()
-        evaluator.accumulate()
-        evaluator.summarize()
-    return {key: float(v) for key, v in zip(COCO_KEYS, evaluator.stats[:6])}

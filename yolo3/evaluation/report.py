@@ -18,9 +18,9 @@ import numpy as np
 from yolo3.data.annotations import Annotation
 from yolo3.defaults import EVAL_NMS, NmsSettings
 from yolo3.errors import YoloError
+from yolo3.evaluation.coco import coco_metrics
 from yolo3.evaluation.metrics import (
     ImageResult,
-    coco_metrics,
     confusion_matrix,
     counts_at,
     precision_recall_f1,
