@@ -7,7 +7,7 @@
         --detections detections.json --output_dir eval/
 
 Writes <output_dir>/metrics.json (voc_map50, per_class_ap50, coco_map, ap50, ap75,
-per-class precision/recall/F1, ...) and <output_dir>/pr_curves/*.png, and prints a table.
+per-class precision/recall/F1, ...) and <output_dir>/pr_curves.png, and prints a table.
 Detection for evaluation keeps boxes from score 0.001 (100 per class and image); --score
 sets the threshold for precision, recall and F1.
 
@@ -145,8 +145,8 @@ def main(argv=None) -> int:
     drawn = plot_prediction_sample(annotations, detections, class_names,
                                    args.output_dir / "predictions.png", args.score)
     print(format_table(metrics))
-    print(f"Wrote {args.output_dir / 'metrics.json'}, {len(voc.curves)} PR curves, "
-          "confidence_curves.png, confusion_matrix.png"
+    print(f"Wrote {args.output_dir / 'metrics.json'}, pr_curves.png ({len(voc.curves)} "
+          "classes), confidence_curves.png, confusion_matrix.png"
           + (f" and predictions.png ({drawn} images)." if drawn else "."))
     return 0
 

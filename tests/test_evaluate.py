@@ -18,7 +18,7 @@ def test_model_and_detections_modes(tmp_path, tiny_model):
     assert "mAP@0.5 (VOC)" in result.stdout and "Traceback" not in result.stderr
     by_model = json.loads((tmp_path / "m" / "metrics.json").read_text())
     assert by_model["voc_map50"] == 1.0 and by_model["per_class_ap50"]["cat"] == 1.0
-    assert len(list((tmp_path / "m" / "pr_curves").glob("*.png"))) == 3
+    assert (tmp_path / "m" / "pr_curves.png").stat().st_size > 1000
 
     detections = tmp_path / "detections.json"
     result = run_script("yolo_video.py", "--model_path", str(tiny_model), "--image", "--input",

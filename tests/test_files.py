@@ -12,6 +12,7 @@ from yolo3.errors import YoloError
 from yolo3.files import (
     atomic_output,
     check_writable,
+    read_json,
     read_text,
     refuse_overwriting_inputs,
     same_location,
@@ -101,6 +102,53 @@ def test_read_text_says_what_is_wrong(tmp_path):
     path.write_bytes(codecs.BOM_UTF16_LE + b"\x00\xd8")  # a lone surrogate
     with pytest.raises(YoloError, match="not valid UTF-16-LE text despite its byte order mark"):
         read_text(path)
+
+
+JSON_CASES = [
+    ('{"a": [1, 2.5, "x"], "b": null}', {"a": [1, 2.5, "x"], "b": None}),
+    ('{"score": NaN}', "nan"),  # orjson refuses; the standard library reads it
+    ('{"a": 1, "a": 2}', {"a": 2}),  # the last of repeated keys, as json
+    ('["\\ud800"]', ["\ud800"]),  # a lone surrogate escaped
+    ("[" + "9" * 400 + "]", [int("9" * 400)]),  # beyond a double: left to json
+    ("[18446744073709551615, 0.0022290075028803535, 1e-0000000000000000000001]",
+     [18446744073709551615, 0.0022290075028803535, 0.1]),
+]
+
+
+@pytest.mark.parametrize("with_orjson", [True, False])
+@pytest.mark.parametrize("text, expected", JSON_CASES)
+def test_read_json_reads_what_the_standard_library_reads(tmp_path, monkeypatch, with_orjson,
+                                                         text, expected):
+    import sys
+
+    if not with_orjson:
+        monkeypatch.setitem(sys.modules, "orjson", None)  # as if not installed
+    path = tmp_path / "t.json"
+    path.write_text(text, encoding="utf-8")
+    data = read_json(path)
+    if expected == "nan":
+        assert data["score"] != data["score"]
+    else:
+        assert data == expected
+
+
+def test_read_json_integers_beyond_64_bits_stay_numbers(tmp_path):
+    """The one difference orjson makes: the number, as a float."""
+    path = tmp_path / "t.json"
+    path.write_text("[" + "9" * 30 + "]", encoding="utf-8")
+    assert read_json(path)[0] == pytest.approx(1e30)
+
+
+@pytest.mark.parametrize("with_orjson", [True, False])
+def test_read_json_names_a_broken_file(tmp_path, monkeypatch, with_orjson):
+    import sys
+
+    if not with_orjson:
+        monkeypatch.setitem(sys.modules, "orjson", None)
+    path = tmp_path / "d.json"
+    path.write_text('{"a": [1, 2', encoding="utf-8")
+    with pytest.raises(YoloError, match=r"d.json: not a detections file \(Expecting"):
+        read_json(path, "a detections file")
 
 
 def test_file_digests_follow_the_bytes_not_the_name(tmp_path):

@@ -85,6 +85,18 @@ def test_voc_ap_equals_a_plain_implementation(seed):
                                                      for c in range(3)]), abs=1e-6)
 
 
+@pytest.mark.parametrize("seed", range(3))
+def test_voc_ap_with_ties_equals_a_plain_implementation(seed):
+    """Equal scores, repeated detections (equal overlaps), two boxes in one place, an
+    image with 130 detections of a class: the array matching agrees with the loop."""
+    from test_coco import awkward_results
+
+    results = awkward_results(seed)
+    metrics = voc_metrics(results, 4)
+    for c, curve in metrics.curves.items():
+        assert curve.ap == pytest.approx(plain_voc_ap(results, c), abs=1e-12)
+
+
 def test_no_detections_at_all():
     results = [ImageResult.from_lists([[0, 0, 10, 10]], [0], [], [], [])]
     assert voc_metrics(results, 1).mean_ap == 0.0

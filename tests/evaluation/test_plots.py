@@ -10,6 +10,8 @@ from helpers import SAMPLE
 from yolo3.data.annotations import Annotation
 from yolo3.evaluation.metrics import ImageResult, confusion_matrix, voc_metrics
 from yolo3.evaluation.plots import (
+    curve_corners,
+    envelope_at,
     plot_confidence_curves,
     plot_confusion_matrix,
     plot_labels,
@@ -35,8 +37,8 @@ def png_size(path):
 
 def test_curves_and_confusion_matrix(tmp_path):
     voc = voc_metrics(results(), 3)
-    plot_pr_curves(voc, NAMES, tmp_path / "pr")
-    assert sorted(p.name for p in (tmp_path / "pr").iterdir()) == ["000_cat.png", "001_dog.png"]
+    plot_pr_curves(voc, NAMES, tmp_path / "pr.png")
+    assert min(png_size(tmp_path / "pr.png")) > 200
     plot_confidence_curves(voc, NAMES, tmp_path / "confidence.png")
     width, height = png_size(tmp_path / "confidence.png")
     assert width > 2 * height  # three panels side by side
@@ -88,3 +90,25 @@ def test_confusion_matrix_draws_the_classes_that_occur(tmp_path, monkeypatch):
     plot_confusion_matrix(matrix, names, tmp_path / "c.png", 0.3)
     assert drawn["x"] == ["class3", "class16", "class17", "background"]
     assert "3 of 80 classes occur" in drawn["title"]
+
+
+def test_curve_corners_draw_the_same_line():
+    """Every point left out lies on the segment between the kept points around it (a
+    vertical run: recall standing still between two true positives)."""
+    rng = np.random.default_rng(0)
+    hits = np.cumsum(rng.random(500) < 0.2)
+    recall, precision = hits / 120, hits / np.arange(1, 501)
+    kept_r, kept_p = curve_corners(recall, precision)
+    assert len(kept_r) < len(recall) / 2 and kept_r[0] == recall[0] and kept_r[-1] == recall[-1]
+    for r, p in zip(recall, precision):
+        same = kept_p[kept_r == r]
+        assert same.min() <= p <= same.max()
+
+
+def test_envelope_at_is_the_best_precision_at_or_beyond_each_recall():
+    recall = np.array([0.1, 0.1, 0.2, 0.3, 0.3])
+    precision = np.array([1.0, 0.5, 0.67, 0.75, 0.6])
+    points = np.array([0.0, 0.1, 0.15, 0.3, 0.31, 1.0])
+    expected = [max(precision[recall >= p], default=0.0) for p in points]
+    np.testing.assert_allclose(envelope_at(recall, precision, points), expected)
+    assert envelope_at(np.zeros(0), np.zeros(0), points).tolist() == [0.0] * 6

@@ -6,6 +6,7 @@ import json
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from helpers import SAMPLE
 from yolo3.data.annotations import Annotation
@@ -40,8 +41,8 @@ def test_model_on_the_sample_image(tmp_path, tiny_model):
     write_report(metrics, voc, names, tmp_path / "report")
     saved = json.loads((tmp_path / "report" / "metrics.json").read_text())
     assert {"voc_map50", "per_class_ap50", "coco_map", "ap50", "ap75"} <= set(saved)
-    assert sorted(p.name for p in (tmp_path / "report" / "pr_curves").iterdir()) == [
-        "000_c0.png", "015_c15.png", "041_c41.png"]
+    with Image.open(tmp_path / "report" / "pr_curves.png") as picture:
+        assert picture.format == "PNG" and picture.width > 300
     assert "mAP@0.5 (VOC)" in format_table(metrics)
 
 

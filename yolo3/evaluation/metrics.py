@@ -41,21 +41,70 @@ class ImageResult:
 
 def match_image(result: ImageResult, iou_threshold: float = 0.5) -> np.ndarray:
     """True-positive flags (D,) for one image's detections, VOC rule, class by class."""
-    tp = np.zeros(len(result.det_scores), dtype=bool)
-    for c in np.unique(result.det_classes):
-        dets = np.flatnonzero(result.det_classes == c)
-        gts = np.flatnonzero(result.gt_classes == c)
-        if not len(gts):
-            continue
-        dets = dets[np.argsort(-result.det_scores[dets], kind="stable")]
-        iou = box_iou(result.det_boxes[dets], result.gt_boxes[gts])
-        best = iou.argmax(axis=1)
-        taken = np.zeros(len(gts), dtype=bool)
-        for row, det in enumerate(dets):
-            j = best[row]
-            if iou[row, j] > iou_threshold and not taken[j]:
-                tp[det] = taken[j] = True
+    return true_positives([result], iou_threshold)
+
+
+def true_positives(results: list[ImageResult], iou_threshold: float = 0.5) -> np.ndarray:
+    """True-positive flags of all detections, image after image (D_total,), VOC rule:
+    within an image and class, detections by score (ties in order); each one's best box
+    is the ground truth of its class it overlaps most (the first of equals); it is a true
+    positive when that overlap exceeds ``iou_threshold`` and no higher-ranked detection
+    took the box. Computed over arrays for all images at once."""
+    det_image, det_class, det_score, det_box = _flattened(results, "det")
+    gt_image, gt_class, _, gt_box = _flattened(results, "gt")
+    tp = np.zeros(len(det_image), bool)
+    if not len(det_image) or not len(gt_image):
+        return tp
+    classes = int(max(det_class.max(), gt_class.max())) + 1
+    det_key, gt_key = det_image * classes + det_class, gt_image * classes + gt_class
+    gt_order = np.argsort(gt_key, kind="stable")
+    keys, starts, counts = np.unique(gt_key[gt_order], return_index=True, return_counts=True)
+    at = np.minimum(np.searchsorted(keys, det_key), len(keys) - 1)
+    n_gt = np.where(keys[at] == det_key, counts[at], 0)
+    with_gt = np.flatnonzero(n_gt)
+    if not len(with_gt):
+        return tp
+    # every (detection, box of its class in its image) pair, detection-major
+    n_pairs = n_gt[with_gt]
+    pair_det = np.repeat(with_gt, n_pairs)
+    first_pair = np.cumsum(n_pairs) - n_pairs
+    within = np.arange(len(pair_det)) - np.repeat(first_pair, n_pairs)
+    pair_gt = gt_order[np.repeat(starts[at[with_gt]], n_pairs) + within]
+    iou = _pair_iou(det_box[pair_det], gt_box[pair_gt])
+    best_iou = np.maximum.reduceat(iou, first_pair)
+    is_best = iou == np.repeat(best_iou, n_pairs)
+    best_pair = np.minimum.reduceat(np.where(is_best, np.arange(len(iou)), len(iou)), first_pair)
+    hit = best_iou > iou_threshold
+    candidates, their_gt = with_gt[hit], pair_gt[best_pair[hit]]
+    # a box goes to the best-ranked of the detections that chose it
+    rank = np.empty(len(det_image), np.int64)
+    rank[np.lexsort((np.arange(len(det_key)), -det_score, det_key))] = np.arange(len(det_key))
+    by_box = np.lexsort((rank[candidates], their_gt))
+    first = np.r_[True, their_gt[by_box][1:] != their_gt[by_box][:-1]]
+    tp[candidates[by_box[first]]] = True
     return tp
+
+
+def _flattened(results: list[ImageResult], kind: str):
+    """(image index, class, score, box) arrays over all images; scores 0 for ground truth."""
+    boxes = [r.det_boxes if kind == "det" else r.gt_boxes for r in results]
+    classes = [r.det_classes if kind == "det" else r.gt_classes for r in results]
+    scores = [r.det_scores if kind == "det" else np.zeros(len(b)) for r, b in
+              zip(results, boxes)]
+    image = np.repeat(np.arange(len(results)), [len(b) for b in boxes])
+    if not len(image):
+        return image, np.zeros(0, np.int64), np.zeros(0), np.zeros((0, 4))
+    return image, np.concatenate(classes), np.concatenate(scores), np.concatenate(boxes)
+
+
+def _pair_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """IoU of boxes paired row by row (N, 4) and (N, 4) → (N,), with yolo3.boxes.box_iou's
+    arithmetic (the same numbers to the last bit)."""
+    wh = np.clip(np.minimum(a[:, 2:], b[:, 2:]) - np.maximum(a[:, :2], b[:, :2]), 0, None)
+    inter = wh[:, 0] * wh[:, 1]
+    union = ((a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1]) + (b[:, 2] - b[:, 0])
+             * (b[:, 3] - b[:, 1]) - inter)
+    return np.divide(inter, union, out=np.zeros_like(inter), where=union > 0)
 
 
 def average_precision(recall: np.ndarray, precision: np.ndarray) -> float:
@@ -92,10 +141,8 @@ class VocMetrics:
 def voc_metrics(results: list[ImageResult], num_classes: int,
                 iou_threshold: float = 0.5) -> VocMetrics:
     """Per-class AP@iou_threshold; classes without ground truth are left out of the mean."""
-    flags = [match_image(r, iou_threshold) for r in results]
-    scores = np.concatenate([r.det_scores for r in results] or [np.zeros(0)])
-    classes = np.concatenate([r.det_classes for r in results] or [np.zeros(0, np.int64)])
-    tp = np.concatenate(flags or [np.zeros(0, bool)])
+    tp = true_positives(results, iou_threshold)
+    _, classes, scores, _ = _flattened(results, "det")
     gt_counts = np.bincount(np.concatenate([r.gt_classes for r in results] or
                                            [np.zeros(0, np.int64)]), minlength=num_classes)
     metrics = VocMetrics()

@@ -8,7 +8,6 @@ pixels throughout, classes are indices into ``class_names``.
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +17,7 @@ from yolo3.figures import pyplot, save_figure
 from yolo3.images import class_colors
 
 THRESHOLDS = np.linspace(0.0, 1.0, 101)
+RECALL_POINTS = np.linspace(0.0, 1.0, 101)
 LABELLED_CLASSES = 10  # curves get a legend entry each up to this many classes
 
 
@@ -26,18 +26,52 @@ def rgb(colour: tuple[int, int, int]) -> tuple[float, float, float]:
     return tuple(c / 255 for c in colour)
 
 
-def plot_pr_curves(voc: VocMetrics, class_names: list[str], folder: Path) -> None:
-    """One precision-recall curve per class with ground truth: ``NNN_<name>.png``."""
+def plot_pr_curves(voc: VocMetrics, class_names: list[str], path: Path) -> None:
+    """The precision-recall curves of all classes with ground truth in one picture: a
+    thin line per class (labelled with its AP50 up to :data:`LABELLED_CLASSES` classes)
+    and, bold, the mean over classes of the interpolated precision (the precision
+    envelope VOC's AP integrates), titled with mAP50. One figure, as Ultralytics draws
+    it: a file per class took a second for 20 classes."""
     plt = pyplot()
+    figure, axes = plt.subplots(figsize=(6.5, 5))
+    colours = class_colors(len(class_names))
+    labelled = len(voc.curves) <= LABELLED_CLASSES
     for c, curve in voc.curves.items():
-        name = class_names[c]
-        figure, axes = plt.subplots(figsize=(5, 4))
-        axes.plot(curve.recall, curve.precision, lw=1.5)
-        axes.set(xlim=(0, 1), ylim=(0, 1.02), xlabel="recall", ylabel="precision",
-                 title=f"{name}: AP50 {curve.ap:.3f} ({curve.num_gt} objects)")
-        axes.grid(alpha=0.3)
-        safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", name)
-        save_figure(figure, folder / f"{c:03d}_{safe}.png", dpi=80)
+        axes.plot(*curve_corners(curve.recall, curve.precision), lw=0.8,
+                  color=rgb(colours[c]),
+                  label=f"{class_names[c]} {curve.ap:.3f}" if labelled else None)
+    if voc.curves:
+        mean = np.mean([envelope_at(curve.recall, curve.precision, RECALL_POINTS)
+                        for curve in voc.curves.values()], axis=0)
+        axes.plot(RECALL_POINTS, mean, lw=2.5, color="black",
+                  label=f"all classes mAP50 {voc.mean_ap:.3f}")
+        axes.legend(loc="lower left", fontsize=8)
+    axes.set(xlim=(0, 1), ylim=(0, 1.02), xlabel="recall", ylabel="precision",
+             title=f"Precision-recall (IoU > 0.5), {len(voc.curves)} classes")
+    axes.grid(alpha=0.3)
+    save_figure(figure, path)
+
+
+def envelope_at(recall: np.ndarray, precision: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """The interpolated precision (the best precision at this recall or beyond) at each
+    recall of ``points``; 0 beyond the list's last recall."""
+    if not len(recall):
+        return np.zeros(len(points))
+    envelope = np.maximum.accumulate(precision[::-1])[::-1]
+    at = np.searchsorted(recall, points, side="left")
+    return np.where(at < len(recall), envelope[np.minimum(at, len(recall) - 1)], 0.0)
+
+
+def curve_corners(recall: np.ndarray, precision: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The points of a ranked list's precision-recall curve where it turns: between two
+    true positives recall stands still while precision falls, a vertical run whose inner
+    points the line passes through anyway (25,000 points become about twice the true
+    positives; the drawing is the same)."""
+    if len(recall) < 3:
+        return recall, precision
+    moves = recall[1:] != recall[:-1]
+    keep = np.r_[True, moves] | np.r_[moves, True]
+    return recall[keep], precision[keep]
 
 
 def plot_confidence_curves(voc: VocMetrics, class_names: list[str], path: Path) -> None:

@@ -288,14 +288,14 @@ def format_table(metrics: dict) -> str:
 
 
 # what evaluate.py writes under its --output_dir (write_report's, and the sample picture)
-EVALUATION_OUTPUTS = ("metrics.json", "pr_curves", "confidence_curves.png",
+EVALUATION_OUTPUTS = ("metrics.json", "pr_curves.png", "confidence_curves.png",
                       "confusion_matrix.png", "predictions.png")
 
 
 def write_report(metrics: dict, voc, class_names: list[str], output_dir: str | Path,
                  metrics_file: bool = True) -> None:
     """Under ``output_dir``: metrics.json (unless ``metrics_file`` is False: training
-    writes its own), a precision-recall curve per class (pr_curves/), precision, recall
+    writes its own), the precision-recall curves (pr_curves.png), precision, recall
     and F1 against the score threshold (confidence_curves.png) and the confusion matrix
     (confusion_matrix.png)."""
     from yolo3.evaluation.plots import (
@@ -307,7 +307,7 @@ def write_report(metrics: dict, voc, class_names: list[str], output_dir: str | P
     output_dir = Path(output_dir)
     if metrics_file:
         write_text_atomic(output_dir / "metrics.json", json.dumps(metrics, indent=1) + "\n")
-    plot_pr_curves(voc, class_names, output_dir / "pr_curves")
+    plot_pr_curves(voc, class_names, output_dir / "pr_curves.png")
     plot_confidence_curves(voc, class_names, output_dir / "confidence_curves.png")
     plot_confusion_matrix(np.asarray(metrics["confusion_matrix"]), class_names,
                           output_dir / "confusion_matrix.png", metrics["score_threshold"])
