@@ -43,3 +43,8 @@ MAX_BOXES_PER_IMAGE = 1000
 
 # Evaluation keeps almost everything, so precision-recall curves reach far.
 EVAL_NMS = NmsSettings(score=0.001, iou=0.45, max_per_class=100)
+
+# training images decoded once and kept in memory (yolo3.data.cache): --cache's choices,
+# and what "auto" lets them take at most
+CACHE_CHOICES = ("auto", "ram", "none")
+CACHE_BUDGET_BYTES = 4 * 2 ** 30

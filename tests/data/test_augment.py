@@ -17,7 +17,7 @@ def picture():
 def test_plain_is_the_inference_letterbox():
     image, boxes = picture()
     pixels, moved = augment.plain(image, boxes, (416, 416))
-    assert pixels.shape == (416, 416, 3) and pixels.dtype == np.float32
+    assert pixels.shape == (416, 416, 3) and pixels.dtype == np.uint8
     scale = 416 / 300
     new_h = int(200 * scale)  # 277 rows: the vertical scale is the resized height's
     offset = (416 - new_h) // 2
@@ -31,7 +31,8 @@ def test_random_boxes_follow_the_pixels(seed):
     image, boxes = picture()
     rng = np.random.default_rng(seed)
     pixels, moved = augment.random(image, boxes, (256, 256), rng)
-    assert pixels.shape == (256, 256, 3) and pixels.min() >= 0 and pixels.max() <= 1
+    assert pixels.shape == (256, 256, 3) and pixels.dtype == np.uint8
+    pixels = pixels / 255.0
     if not len(moved):
         return  # the object left the canvas or became thinner than a pixel
     x0, y0, x1, y1 = moved[0, :4].round().astype(int)
@@ -58,3 +59,15 @@ def test_negative_offsets_crop():
         pixels, moved = augment.random(image, boxes, (64, 64), np.random.default_rng(seed))
         assert pixels.shape == (64, 64, 3)
         assert (moved[:, :4] >= 0).all() and (moved[:, 2:4] <= 64).all()
+
+
+def test_jitter_colour_draws_what_distort_colour_draws_and_stays_close():
+    """The 8-bit lookup-table jitter takes the same random numbers as keras-yolo3's
+    float HSV and gives nearly the same colours (hue in 256 steps)."""
+    image = np.random.default_rng(0).integers(0, 256, (64, 64, 3), dtype=np.uint8)
+    for seed in range(5):
+        a, b = np.random.default_rng(seed), np.random.default_rng(seed)
+        fast = augment.jitter_colour(image, a, 0.1, 1.5, 1.5)
+        slow = augment.distort_colour(image, b, 0.1, 1.5, 1.5) * 255
+        assert fast.dtype == np.uint8 and a.random() == b.random()
+        assert np.mean(np.abs(fast - slow)) < 3.0

@@ -604,3 +604,17 @@ def test_the_averaged_weights_are_validated_and_saved(tmp_path, shapes_export):
     assert val_loss(raw_model) != pytest.approx(logged, rel=1e-4)
 
 
+
+
+def test_the_trainer_takes_8_bit_pixels_as_the_model_takes_floats():
+    """The pipeline's uint8 images are divided by 255 inside the trainer (on the device):
+    the same outputs as float images in [0, 1]."""
+    from yolo3.training.trainer import YoloTrainer
+
+    config = with_classes(load_cfg(CFG / "yolov3-tiny.cfg"), 2)
+    trainer = YoloTrainer(build_model(config, (64, 64)), config, (64, 64))
+    pixels = np.random.default_rng(0).integers(0, 256, (2, 64, 64, 3), dtype=np.uint8)
+    from_bytes = trainer(pixels)
+    from_floats = trainer(pixels.astype(np.float32) / 255.0)
+    for a, b in zip(from_bytes, from_floats):
+        np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-5, atol=1e-5)

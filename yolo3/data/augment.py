@@ -1,8 +1,8 @@
 """Training-time image augmentation with keras-yolo3's settings, and its plain twin.
 
 Images are RGB uint8 (h, w, 3); boxes are (N, 5) rows of x_min, y_min, x_max, y_max in
-image pixels and class id. Both functions return a float32 (input_h, input_w, 3) image
-in [0, 1] and the boxes moved to network-input pixels.
+image pixels and class id. Both functions return a uint8 (input_h, input_w, 3) image (the
+trainer divides by 255 where the model runs) and the boxes moved to network-input pixels.
 
 Random (training): the aspect ratio is jittered by up to ±30 % (ratio of two factors in
 [0.7, 1.3)), the image is scaled to 0.25–2× the input size and placed at a random offset
@@ -33,7 +33,7 @@ def plain(image: np.ndarray, boxes: np.ndarray, input_hw: tuple[int, int]
     boxes = np.asarray(boxes, np.float32).reshape(-1, 5).copy()
     boxes[:, [0, 2]] = boxes[:, [0, 2]] * scale_x + offset_x
     boxes[:, [1, 3]] = boxes[:, [1, 3]] * scale_y + offset_y
-    return canvas.astype(np.float32) / 255.0, boxes
+    return canvas, boxes
 
 
 def random(image: np.ndarray, boxes: np.ndarray, input_hw: tuple[int, int],
@@ -63,7 +63,8 @@ def random(image: np.ndarray, boxes: np.ndarray, input_hw: tuple[int, int],
     flip = _rand(rng) < 0.5
     if flip:
         canvas = canvas[:, ::-1]
-    pixels = distort_colour(canvas, rng, hue, sat, val)
+    # keras-yolo3's own colour arithmetic (float HSV), rounded back to 8 bits
+    pixels = (distort_colour(canvas, rng, hue, sat, val) * 255 + 0.5).astype(np.uint8)
 
     boxes = np.asarray(boxes, np.float32).reshape(-1, 5).copy()
     if len(boxes):
@@ -80,14 +81,36 @@ def random(image: np.ndarray, boxes: np.ndarray, input_hw: tuple[int, int],
     return pixels, boxes
 
 
-def distort_colour(canvas: np.ndarray, rng: np.random.Generator, hue: float, sat: float,
-                    val: float) -> np.ndarray:
-    """uint8 RGB (h, w, 3) → float32 in [0, 1] with hue shifted by up to ±``hue`` of the
-    colour circle, saturation and value scaled by up to ``sat`` / ``val`` or their
-    inverses."""
+def colour_factors(rng: np.random.Generator, hue: float, sat: float, val: float
+                   ) -> tuple[float, float, float]:
+    """(hue shift in turns, saturation factor, value factor): the shift up to ±``hue``,
+    the factors up to ``sat`` / ``val`` or their inverses, each way half the time."""
     hue_shift = _rand(rng, -hue, hue)
     sat_factor = _rand(rng, 1, sat) if _rand(rng) < 0.5 else 1 / _rand(rng, 1, sat)
     val_factor = _rand(rng, 1, val) if _rand(rng) < 0.5 else 1 / _rand(rng, 1, val)
+    return hue_shift, sat_factor, val_factor
+
+
+def jitter_colour(canvas: np.ndarray, rng: np.random.Generator, hue: float, sat: float,
+                  val: float) -> np.ndarray:
+    """uint8 RGB (h, w, 3) → uint8 RGB with :func:`colour_factors` applied in OpenCV's
+    8-bit HSV (hue over 0–255) through one lookup table per channel: a quarter of the
+    time of :func:`distort_colour`'s float HSV, the same random numbers drawn."""
+    hue_shift, sat_factor, val_factor = colour_factors(rng, hue, sat, val)
+    levels = np.arange(256, dtype=np.float32)
+    table = np.empty((256, 1, 3), np.uint8)
+    table[:, 0, 0] = np.round(levels + hue_shift * 256.0).astype(np.int64) % 256
+    table[:, 0, 1] = np.clip(np.round(levels * sat_factor), 0, 255)
+    table[:, 0, 2] = np.clip(np.round(levels * val_factor), 0, 255)
+    hsv = cv2.cvtColor(np.ascontiguousarray(canvas), cv2.COLOR_RGB2HSV_FULL)
+    return cv2.cvtColor(cv2.LUT(hsv, table), cv2.COLOR_HSV2RGB_FULL)
+
+
+def distort_colour(canvas: np.ndarray, rng: np.random.Generator, hue: float, sat: float,
+                    val: float) -> np.ndarray:
+    """uint8 RGB (h, w, 3) → float32 in [0, 1] with :func:`colour_factors` applied in
+    float HSV (keras-yolo3's arithmetic)."""
+    hue_shift, sat_factor, val_factor = colour_factors(rng, hue, sat, val)
     hsv = cv2.cvtColor(np.ascontiguousarray(canvas, np.float32) / 255.0, cv2.COLOR_RGB2HSV)
     hsv[..., 0] = (hsv[..., 0] + hue_shift * 360.0) % 360.0  # OpenCV's float hue is degrees
     hsv[..., 1] = np.clip(hsv[..., 1] * sat_factor, 0, 1)

@@ -1,8 +1,8 @@
 """The modern recipe's augmentation: mosaic and random scale/translation.
 
 Images are RGB uint8 (h, w, 3); boxes (N, 5) rows of x_min, y_min, x_max, y_max in image
-pixels and class id. Both functions return a float32 (input_h, input_w, 3) image in
-[0, 1] and the boxes in network-input pixels, like yolo3.data.augment.
+pixels and class id. Both functions return a uint8 (input_h, input_w, 3) image and the
+boxes in network-input pixels, like yolo3.data.augment.
 
 Mosaic: four images, each resized to fit the input (aspect kept), meet at a random point
 of a canvas twice the input's size; the canvas is scaled by 0.5–1.5 around its centre and
@@ -20,12 +20,12 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from yolo3.data.augment import distort_colour
+from yolo3.data.augment import jitter_colour
 from yolo3.images import LETTERBOX_FILL, Letterbox, grey_canvas, letterbox, resize
 
 SCALE = 0.5  # zoom in [1 - SCALE, 1 + SCALE]
 TRANSLATE = 0.1  # shift up to this share of the input
-HUE, SATURATION, VALUE = 0.015, 1.7, 1.4  # distort_colour's ranges
+HUE, SATURATION, VALUE = 0.015, 1.7, 1.4  # jitter_colour's ranges
 MIN_AREA_KEPT, MIN_SIDE, MAX_ASPECT = 0.1, 2.0, 20.0
 
 
@@ -41,7 +41,8 @@ def mosaic(samples: list[tuple[np.ndarray, np.ndarray]], input_hw: tuple[int, in
     placed = []
     for quarter, (image, boxes) in enumerate(samples):
         geometry = Letterbox((image.shape[1], image.shape[0]), (width, height))
-        pixels = resize(np.ascontiguousarray(image), geometry.resized_size)
+        pixels = (image if geometry.resized_size == (image.shape[1], image.shape[0])
+                  else resize(np.ascontiguousarray(image), geometry.resized_size))
         (scale_x, scale_y), (w, h) = geometry.scale, geometry.resized_size
         # quarters 0..3: top-left, top-right, bottom-left, bottom-right of the join
         x0 = join_x - w if quarter in (0, 2) else join_x
@@ -80,7 +81,10 @@ def _finish(canvas: np.ndarray, boxes: np.ndarray, input_hw: tuple[int, int],
     centre_y = rng.uniform(0.5 - TRANSLATE, 0.5 + TRANSLATE) * height
     shift_x = centre_x - zoom * canvas.shape[1] / 2
     shift_y = centre_y - zoom * canvas.shape[0] / 2
-    matrix = np.array([[zoom, 0, shift_x], [0, zoom, shift_y]], np.float32)
+    flip = rng.random() < 0.5
+    # the flip is part of the warp (pixel j ↔ width - 1 - j): no reversed copy afterwards
+    matrix = (np.array([[-zoom, 0, width - 1 - shift_x], [0, zoom, shift_y]], np.float32)
+              if flip else np.array([[zoom, 0, shift_x], [0, zoom, shift_y]], np.float32))
     pixels = cv2.warpAffine(canvas, matrix, (width, height), flags=cv2.INTER_LINEAR,
                             borderValue=LETTERBOX_FILL)
     before = (boxes[:, 2:4] - boxes[:, 0:2]) * zoom
@@ -94,8 +98,7 @@ def _finish(canvas: np.ndarray, boxes: np.ndarray, input_hw: tuple[int, int],
     keep = ((size > MIN_SIDE).all(axis=1) & (area_kept > MIN_AREA_KEPT)
             & (aspect < MAX_ASPECT))
     boxes = boxes[keep]
-    if rng.random() < 0.5:
-        pixels = pixels[:, ::-1]
+    if flip:
         boxes[:, [0, 2]] = width - boxes[:, [2, 0]]
     rng.shuffle(boxes)
-    return distort_colour(pixels, rng, HUE, SATURATION, VALUE), boxes
+    return jitter_colour(pixels, rng, HUE, SATURATION, VALUE), boxes

@@ -4,8 +4,8 @@ what one training example is made of and how it is augmented. A recipe
 policy how many other images an example takes and lets it make the example.
 
 Samples are (image, boxes) pairs: RGB uint8 (h, w, 3) and (N, 5) rows of x_min, y_min,
-x_max, y_max in image pixels and class id. ``apply`` returns a float32
-(input_h, input_w, 3) image in [0, 1] and the boxes in network-input pixels.
+x_max, y_max in image pixels and class id. ``apply`` returns a uint8
+(input_h, input_w, 3) image and the boxes in network-input pixels.
 """
 
 from __future__ import annotations
@@ -23,6 +23,8 @@ class AugmentationPolicy:
     """A policy: :meth:`partners` and :meth:`apply` (the letterbox of inference here)."""
 
     name = "letterbox"
+    # images are drawn at exactly the letterbox's size: cached at it (yolo3.data.cache)
+    cache_scale, cache_exact = 1.0, True
 
     def partners(self, epoch: int) -> int:
         """How many images besides its own an example of ``epoch`` (0-based) is made of."""
@@ -39,6 +41,7 @@ class KerasYolo3Jitter(AugmentationPolicy):
     """keras-yolo3's: aspect jitter, scale, placement, flip and HSV (yolo3.data.augment)."""
 
     name = "keras-yolo3"
+    cache_scale, cache_exact = 2.0, False  # it draws images at up to twice the input
 
     def apply(self, samples, input_hw, rng):
         image, boxes = samples[0]

@@ -180,9 +180,11 @@ class Stages:
                                        settings.batch_size, training=True, seed=settings.seed,
                                        first_epoch=self.start,
                                        assignment=self.recipe.assignment,
-                                       policy=self.recipe.augmentation(settings.epochs))
+                                       policy=self.recipe.augmentation(settings.epochs),
+                                       cache=settings.cache)
         self.val_data = (make_dataset(data.val_set, data.config, data.input_hw,
-                                      settings.batch_size, training=False)
+                                      settings.batch_size, training=False,
+                                      cache=settings.cache)
                          if data.val_set else None)
         self.steps = max(1, len(data.train_set) // settings.batch_size)
         self.monitor = "val_loss" if self.val_data is not None else "loss"

@@ -15,7 +15,13 @@ from typing import Any
 
 from yolo3.cli import positive_float, positive_int
 from yolo3.darknet.cfg import STANDARD_CFGS
-from yolo3.defaults import DEFAULT_INPUT_SIZE, MAX_INPUT_SIZE, input_size_problem
+from yolo3.defaults import (
+    CACHE_BUDGET_BYTES,
+    CACHE_CHOICES,
+    DEFAULT_INPUT_SIZE,
+    MAX_INPUT_SIZE,
+    input_size_problem,
+)
 from yolo3.training.recipes import MODERN
 from yolo3.training.recipes import NAMES as RECIPE_NAMES
 
@@ -94,6 +100,10 @@ class TrainSettings:
     map_every: int = setting(1, "validation precision, recall and mAP every N epochs, "
                              "into results.csv (default 1: every epoch; 0: only "
                              "the final evaluation)", parse=int, forward=WHEN_SET)
+    cache: str = setting("auto", "decoded training images kept in memory: ram, none, or auto "
+                         "(default: when they take at most "
+                         f"{CACHE_BUDGET_BYTES // 2 ** 30} GiB at the input size)",
+                         choices=CACHE_CHOICES, forward=WHEN_SET)
     gpu_num: int = setting(0, "GPUs to use (0: all visible)", parse=int, forward=ALWAYS,
                            driver_flag="--gpu-num")
     mixed_precision: bool = setting(False, "float16 compute (GPUs)", cli="store_true")

@@ -13,7 +13,8 @@ from yolo3.training.loss import TERMS, yolo_loss
 class YoloTrainer(MultiWorkerFixes, keras.Model):
     """The detection model plus the YOLOv3 loss, trained with Keras' own fit loop.
 
-    ``fit`` data are (images, (head targets..., true boxes)) batches from yolo3.data.pipeline.
+    ``fit`` data are (images, (head targets..., true boxes)) batches from yolo3.data.pipeline;
+    uint8 images are divided by 255 here (float images are taken as already in [0, 1]).
     ``loss`` (targets, outputs, config, input_hw) → (total, {term: value}) and its term
     names come from the recipe (yolo3.training.recipes); keras-yolo3's by default.
     Overriding compute_loss keeps Keras' train step, so distribution strategies scale the
@@ -30,6 +31,8 @@ class YoloTrainer(MultiWorkerFixes, keras.Model):
         self.term_trackers = [keras.metrics.Mean(name=f"{name}_loss") for name in terms]
 
     def call(self, images, training=False):
+        if images.dtype == tf.uint8:  # the pipeline's pixels: scaled here, on the device
+            images = tf.cast(images, tf.float32) / 255.0
         return self.body(images, training=training)
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
