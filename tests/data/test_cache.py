@@ -53,6 +53,7 @@ def test_caching_changes_no_example(shapes_export):
     """The mosaic recipe's training batches and validation batches are the same with the
     images in memory as read from disk every time."""
     from test_pipeline import setup
+
     from yolo3.data.pipeline import make_dataset
     from yolo3.data.policies import MosaicThenSingle
     from yolo3.data.targets import RATIO_AND_NEIGHBOURS
