@@ -14,7 +14,8 @@ from yolo3.darknet import load_cfg  # noqa: E402
 # Test modules that run azureml_driver.py or deploy_to_azureml.py: each rebuilds the code
 # snapshot in the checkout's .azureml_build/, so they share one test worker.
 SNAPSHOT_BUILDERS = {"test_bad_input_arguments.py", "test_imports.py", "test_train_azureml.py",
-                     "test_deploy.py", "test_job.py"}
+                     "test_deploy.py", "test_job.py", "test_bad_input_exports.py",
+                     "test_local.py"}
 
 
 def pytest_collection_modifyitems(config, items):

@@ -1,5 +1,5 @@
 """yolo3.evaluation.metrics: VOC AP against a plain devkit-style implementation (COCO AP:
-test_coco.py)."""
+test_coco_ap.py)."""
 
 from __future__ import annotations
 
@@ -89,7 +89,7 @@ def test_voc_ap_equals_a_plain_implementation(seed):
 def test_voc_ap_with_ties_equals_a_plain_implementation(seed):
     """Equal scores, repeated detections (equal overlaps), two boxes in one place, an
     image with 130 detections of a class: the array matching agrees with the loop."""
-    from test_coco import awkward_results
+    from test_coco_ap import awkward_results
 
     results = awkward_results(seed)
     metrics = voc_metrics(results, 4)

@@ -1,5 +1,5 @@
 """Detection quality: Pascal VOC AP@0.5, P/R/F1 and the confusion matrix (COCO AP is
-yolo3.evaluation.coco's).
+yolo3.evaluation.coco_ap's).
 
 Inputs, per image: ground truth boxes (G, 4) with classes (G,), and detections (D, 4) with
 scores (D,) and classes (D,); boxes are [x_min, y_min, x_max, y_max] in image pixels.

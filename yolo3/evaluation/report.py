@@ -18,7 +18,7 @@ import numpy as np
 from yolo3.data.annotations import Annotation
 from yolo3.defaults import EVAL_NMS, NmsSettings
 from yolo3.errors import YoloError
-from yolo3.evaluation.coco import coco_metrics
+from yolo3.evaluation.coco_ap import coco_metrics
 from yolo3.evaluation.metrics import (
     ImageResult,
     confusion_matrix,

@@ -12,8 +12,8 @@ import io
 import numpy as np
 import pytest
 
-from yolo3.evaluation import coco
-from yolo3.evaluation.coco import COCO_KEYS, coco_metrics
+from yolo3.evaluation import coco_ap as coco
+from yolo3.evaluation.coco_ap import COCO_KEYS, coco_metrics
 from yolo3.evaluation.metrics import ImageResult
 
 
