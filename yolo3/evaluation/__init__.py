@@ -1,6 +1,5 @@
 """Detection quality: VOC AP (``metrics``), COCO AP (``coco_ap``), and the report,
-tables and curves
-(``report``) that evaluate.py and training write. TensorFlow-free."""
+tables and curves (``report``) that evaluate.py and training write. TensorFlow-free."""
 
 from yolo3.evaluation.report import (
     detect_annotations,
