@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from yolo3.evaluation.metrics import flattened
+
 COCO_KEYS = ("coco_map", "ap50", "ap75", "ap_small", "ap_medium", "ap_large")
 
 IOU_THRESHOLDS = np.linspace(0.5, 0.95, int(np.round((0.95 - 0.5) / 0.05)) + 1, endpoint=True)
@@ -43,23 +45,12 @@ def coco_metrics(results, num_classes: int) -> dict[str, float]:
 
 
 def _flatten(results, kind: str) -> dict[str, np.ndarray]:
-    """One array per field over all images, boxes as COCO holds them ([x, y, w, h])."""
-    if kind == "gt":
-        boxes = [r.gt_boxes for r in results]
-        classes = [r.gt_classes for r in results]
-        scores = [np.zeros(len(b)) for b in boxes]
-    else:
-        boxes = [r.det_boxes for r in results]
-        classes = [r.det_classes for r in results]
-        scores = [r.det_scores for r in results]
-    counts = np.array([len(b) for b in boxes], np.int64)
-    xyxy = np.concatenate(boxes) if boxes else np.zeros((0, 4))
+    """metrics.flattened's arrays by name, boxes as COCO holds them ([x, y, w, h])."""
+    image, classes, scores, xyxy = flattened(results, kind)
     xywh = np.column_stack([xyxy[:, 0], xyxy[:, 1], xyxy[:, 2] - xyxy[:, 0],
                             xyxy[:, 3] - xyxy[:, 1]])
-    return {"image": np.repeat(np.arange(len(boxes)), counts),
-            "class": np.concatenate(classes).astype(np.int64) if classes else np.zeros(0, int),
-            "score": np.concatenate(scores) if scores else np.zeros(0),
-            "box": xywh, "area": xywh[:, 2] * xywh[:, 3]}
+    return {"image": image, "class": classes.astype(np.int64), "score": scores, "box": xywh,
+            "area": xywh[:, 2] * xywh[:, 3]}
 
 
 def _best_per_image_and_class(dets: dict, num_classes: int) -> dict[str, np.ndarray]:

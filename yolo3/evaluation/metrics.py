@@ -50,8 +50,8 @@ def true_positives(results: list[ImageResult], iou_threshold: float = 0.5) -> np
     is the ground truth of its class it overlaps most (the first of equals); it is a true
     positive when that overlap exceeds ``iou_threshold`` and no higher-ranked detection
     took the box. Computed over arrays for all images at once."""
-    det_image, det_class, det_score, det_box = _flattened(results, "det")
-    gt_image, gt_class, _, gt_box = _flattened(results, "gt")
+    det_image, det_class, det_score, det_box = flattened(results, "det")
+    gt_image, gt_class, _, gt_box = flattened(results, "gt")
     tp = np.zeros(len(det_image), bool)
     if not len(det_image) or not len(gt_image):
         return tp
@@ -85,8 +85,9 @@ def true_positives(results: list[ImageResult], iou_threshold: float = 0.5) -> np
     return tp
 
 
-def _flattened(results: list[ImageResult], kind: str):
-    """(image index, class, score, box) arrays over all images; scores 0 for ground truth."""
+def flattened(results: list[ImageResult], kind: str):
+    """(image index (N,), class (N,), score (N,), xyxy box (N, 4)) over all images' "det"
+    detections or "gt" ground truth, image after image; scores 0 for ground truth."""
     boxes = [r.det_boxes if kind == "det" else r.gt_boxes for r in results]
     classes = [r.det_classes if kind == "det" else r.gt_classes for r in results]
     scores = [r.det_scores if kind == "det" else np.zeros(len(b)) for r, b in
@@ -142,7 +143,7 @@ def voc_metrics(results: list[ImageResult], num_classes: int,
                 iou_threshold: float = 0.5) -> VocMetrics:
     """Per-class AP@iou_threshold; classes without ground truth are left out of the mean."""
     tp = true_positives(results, iou_threshold)
-    _, classes, scores, _ = _flattened(results, "det")
+    _, classes, scores, _ = flattened(results, "det")
     gt_counts = np.bincount(np.concatenate([r.gt_classes for r in results] or
                                            [np.zeros(0, np.int64)]), minlength=num_classes)
     metrics = VocMetrics()
