@@ -26,6 +26,7 @@ from helpers import SAMPLE, assert_one_line_error, run_script, tree_bytes, user_
     ("--recipe", "yolov9", "invalid choice"),
     ("--model_size", "v4-csp", "invalid choice"),
     ("--map_every", "-1", "--map_every"),
+    ("--cache", "disk", "invalid choice"),
 ])
 def test_training_flags(tmp_path, flag, value, message):
     result = run_script("project/train_azureml.py", flag, value, "--output_dir",
