@@ -145,8 +145,9 @@ def main(argv=None) -> int:
     drawn = plot_prediction_sample(annotations, detections, class_names,
                                    args.output_dir / "predictions.png", args.score)
     print(format_table(metrics))
-    print(f"Wrote {args.output_dir / 'metrics.json'}, pr_curves.png ({len(voc.curves)} "
-          "classes), confidence_curves.png, confusion_matrix.png"
+    curves = f"{len(voc.curves)} class{'' if len(voc.curves) == 1 else 'es'}"
+    print(f"Wrote {args.output_dir / 'metrics.json'}, pr_curves.png ({curves}), "
+          "confidence_curves.png, confusion_matrix.png"
           + (f" and predictions.png ({drawn} images)." if drawn else "."))
     return 0
 

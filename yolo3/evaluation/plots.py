@@ -47,7 +47,8 @@ def plot_pr_curves(voc: VocMetrics, class_names: list[str], path: Path) -> None:
                   label=f"all classes mAP50 {voc.mean_ap:.3f}")
         axes.legend(loc="lower left", fontsize=8)
     axes.set(xlim=(0, 1), ylim=(0, 1.02), xlabel="recall", ylabel="precision",
-             title=f"Precision-recall (IoU > 0.5), {len(voc.curves)} classes")
+             title=f"Precision-recall (IoU > 0.5), {len(voc.curves)} "
+                   f"class{'' if len(voc.curves) == 1 else 'es'}")
     axes.grid(alpha=0.3)
     save_figure(figure, path)
 
