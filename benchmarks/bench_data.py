@@ -8,12 +8,13 @@ reference machine). Run from the repository root:  python benchmarks/bench_data.
 --pipeline: images/s of yolo3.data.pipeline.make_dataset on the raccoon photos' training
 split (../shared/datasets/raccoon, 160 images; skipped, saying so, where it is absent) at
 416, batch 16, for both recipes (modern: mosaic; keras-yolo3: its jitter), on one core
-(`taskset -c 0`) and on every core, each rate after one epoch of warm-up (the images then
-come from memory, as from the second epoch of a run). With --ultralytics-python (or
+(`taskset -c 0`, tf.data's threads) and on every core (tf.data's threads; and one worker
+process per core, --workers), each rate after one epoch of warm-up (the images then come
+from memory, as from the second epoch of a run). With --ultralytics-python (or
 $ULTRALYTICS_PYTHON) naming the Python of a venv where ultralytics is installed, its
 training dataloader (mosaic, workers 0) is measured on the same images, one core,
 alternating with ours; medians of --runs. Targets: one core, modern ≥ 1.0× Ultralytics;
-every core ≥ 1.7× our one-core rate (2-core reference machine).
+every core (workers) ≥ 1.7× our one-core rate (2-core reference machine).
 """
 
 from __future__ import annotations
@@ -74,7 +75,7 @@ RACCOON = REPO.parent / "shared" / "datasets" / "raccoon"
 PIPELINE_SIZE, PIPELINE_BATCH, PIPELINE_BATCHES = 416, 16, 40
 
 
-def measure_pipeline(recipe: str) -> float:
+def measure_pipeline(recipe: str, workers: int) -> float:
     """images/s of our training pipeline (this process, whatever cores it may use)."""
     import time
 
@@ -94,7 +95,8 @@ def measure_pipeline(recipe: str) -> float:
     size = (PIPELINE_SIZE, PIPELINE_SIZE)
     config = model_config("tiny", 1, anchors, chosen.scale_x_y, size)
     data = make_dataset(annotations, config, size, PIPELINE_BATCH, training=True, seed=0,
-                        assignment=chosen.assignment, policy=chosen.augmentation(30))
+                        assignment=chosen.assignment, policy=chosen.augmentation(30),
+                        workers=workers)
     batches = iter(data)
     for _ in range(len(annotations) // PIPELINE_BATCH):  # one epoch: the cache fills
         next(batches)
@@ -117,6 +119,7 @@ def pipeline(runs: int, peer_python: str | None) -> int:
     if not RACCOON.is_dir():
         print(f"skipped: the raccoon photos are not at {RACCOON}")
         return 0
+    cores = len(os.sched_getaffinity(0))
     ours = {recipe: [sys.executable, str(Path(__file__).resolve()), "--measure", recipe]
             for recipe in ("modern", "keras-yolo3")}
     rows: dict[str, list[float]] = {}
@@ -130,18 +133,21 @@ def pipeline(runs: int, peer_python: str | None) -> int:
                 if peer and recipe == "modern":
                     rows.setdefault("Ultralytics 8 dataloader, 1 core", []).append(
                         rate(peer, True))
-                rows.setdefault(f"ours, {recipe}, {os.cpu_count()} cores", []).append(
+                rows.setdefault(f"ours, {recipe}, {cores} cores, threads", []).append(
                     rate(command, False))
+                rows.setdefault(f"ours, {recipe}, {cores} cores, {cores} workers", []).append(
+                    rate([*command, "--workers", str(cores)], False))
     medians = {name: statistics.median(values) for name, values in rows.items()}
     print(f"raccoon training split, {PIPELINE_SIZE}, batch {PIPELINE_BATCH}; images/s, "
           f"median of {runs}")
-    print(f"{'measure':<40}{'median':>9}{'min':>9}{'max':>9}")
+    print(f"{'measure':<44}{'median':>9}{'min':>9}{'max':>9}")
     for name, values in rows.items():
-        print(f"{name:<40}{medians[name]:>9.1f}{min(values):>9.1f}{max(values):>9.1f}")
+        print(f"{name:<44}{medians[name]:>9.1f}{min(values):>9.1f}{max(values):>9.1f}")
     one = medians["ours, modern, 1 core"]
-    every = medians[f"ours, modern, {os.cpu_count()} cores"]
+    every = medians[f"ours, modern, {cores} cores, {cores} workers"]
     ok = every / one >= 1.7
-    print(f"modern, {os.cpu_count()} cores / 1 core: {every / one:.2f} (target ≥ 1.7)")
+    print(f"modern, {cores} cores ({cores} workers) / 1 core: {every / one:.2f} "
+          "(target ≥ 1.7)")
     if peer:
         versus = one / medians["Ultralytics 8 dataloader, 1 core"]
         ok &= versus >= 1.0
@@ -159,9 +165,10 @@ def main() -> int:
     parser.add_argument("--ultralytics-python", default=os.environ.get("ULTRALYTICS_PYTHON"),
                         help="the Python of a venv with ultralytics, to measure it alongside")
     parser.add_argument("--measure", choices=("modern", "keras-yolo3"), help=argparse.SUPPRESS)
+    parser.add_argument("--workers", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.measure:  # one measurement, in a process of its own (see pipeline)
-        print(f"{measure_pipeline(args.measure):.1f}")
+        print(f"{measure_pipeline(args.measure, args.workers):.1f}")
         sys.stdout.flush()
         os._exit(0)  # tf.data's threads need not be waited for
     if args.pipeline:

@@ -27,6 +27,7 @@ from helpers import SAMPLE, assert_one_line_error, run_script, tree_bytes, user_
     ("--model_size", "v4-csp", "invalid choice"),
     ("--map_every", "-1", "--map_every"),
     ("--cache", "disk", "invalid choice"),
+    ("--workers", "-1", "--workers"),
 ])
 def test_training_flags(tmp_path, flag, value, message):
     result = run_script("project/train_azureml.py", flag, value, "--output_dir",

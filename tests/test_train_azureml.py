@@ -9,24 +9,26 @@ import pytest
 from helpers import REPO, run_script
 
 
-@pytest.mark.parametrize("recipe, stages", [
-    ("keras-yolo3", ["Epochs 1–1: 22 of 24 layers frozen, learning rate 0.001 "
+@pytest.mark.parametrize("recipe, workers, stages", [
+    ("keras-yolo3", "0", ["Epochs 1–1: 22 of 24 layers frozen, learning rate 0.001 "
                      "(keras-yolo3 recipe).",
                      "Epochs 2–2: 0 of 24 layers frozen, learning rate 0.0001 "
                      "(keras-yolo3 recipe)."]),
-    ("modern", ["Epochs 1–1: 22 of 24 layers frozen, learning rate 0.001 after 4 warm-up "
+    ("modern", "2", ["Epochs 1–1: 22 of 24 layers frozen, learning rate 0.001 after 4 warm-up "
                 "steps, cosine decay (modern recipe).",
                 # one schedule across both stages: no second warm-up
                 "Epochs 2–2: 0 of 24 layers frozen, the cosine decay goes on from step 4 "
                 "(learning rate 0.001) (modern recipe)."]),
 ])
 def test_fine_tune_from_converted_tiny_weights(tmp_path, shapes_export, tiny_model, recipe,
-                                               stages):
-    """Upstream's two stages with either recipe: the pretrained layers frozen first."""
+                                               workers, stages):
+    """Upstream's two stages with either recipe: the pretrained layers frozen first; the
+    modern run's batches made by two worker processes."""
     result = run_script("project/train_azureml.py", "--data_path", str(shapes_export),
                         "--data_dir", "data", "--weights", str(tiny_model), "--num_clusters",
                         "6", "--input_size", "128", "--epochs", "2", "--frozen_epochs", "1",
-                        "--learning_rate", "0.001", "--recipe", recipe, "--output_dir",
+                        "--learning_rate", "0.001", "--recipe", recipe, "--workers", workers,
+                        "--output_dir",
                         str(tmp_path / "outputs"), timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
     out = result.stdout

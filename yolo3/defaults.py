@@ -48,3 +48,6 @@ EVAL_NMS = NmsSettings(score=0.001, iou=0.45, max_per_class=100)
 # and what "auto" lets them take at most
 CACHE_CHOICES = ("auto", "ram", "none")
 CACHE_BUDGET_BYTES = 4 * 2 ** 30
+# --workers' default on GPUs: one data worker process per core, up to this many
+# (yolo3.data.workers; Ultralytics caps its dataloader workers at 8 too)
+MAX_DATA_WORKERS = 8

@@ -52,25 +52,10 @@ def test_training_epochs_differ_and_resume_reproduces(shapes_export):
     np.testing.assert_array_equal(resumed[0], run[per_epoch])  # epoch 2, as uninterrupted
 
 
-def test_an_image_broken_mid_run_becomes_a_blank_negative(tmp_path, capsys):
-    from helpers import CFG as cfg_dir
-    from yolo3.data.annotations import Annotation
-    from yolo3.data.pipeline import example
-
-    broken = tmp_path / "broken.jpg"
-    broken.write_bytes(b"\xff\xd8\xff junk")
-    config = with_classes(load_cfg(cfg_dir / "yolov3-tiny.cfg"), 2)
-    pixels, *targets, boxes = example(Annotation(str(broken), np.array([[1, 1, 9, 9, 0]])),
-                                      config, (64, 64), np.random.default_rng(0))
-    assert pixels.shape == (64, 64, 3) and all(t[..., 4].sum() == 0 for t in targets)
-    assert not boxes.any()
-    assert "broken.jpg" in capsys.readouterr().err
-
-
 def test_modern_recipe_mosaics_then_single_images(shapes_export):
     """mosaic_until: epochs before it gather four images' boxes; later ones one image's;
     the ratio-and-neighbour rule gives several positives per box."""
-    from yolo3.data.pipeline import example
+    from yolo3.data.examples import example
     from yolo3.data.policies import MosaicThenSingle
     from yolo3.data.targets import RATIO_AND_NEIGHBOURS
 

@@ -30,7 +30,7 @@ def changed_value(f):
     return {"data_dir": "Other-export", "class_path": "my_classes.txt",
             "anchors_path": "my_anchors.txt", "weights": "yolo-tiny.h5", "input_size": 320,
             "batch_size": 4, "learning_rate": 0.002, "epochs": 12, "frozen_epochs": 3,
-            "val_split": 0.1, "seed": 7, "gpu_num": 2, "map_every": 5}[f.name]
+            "val_split": 0.1, "seed": 7, "gpu_num": 2, "map_every": 5, "workers": 4}[f.name]
 
 
 def test_the_job_passes_every_forwarded_setting_the_script_reads_back():

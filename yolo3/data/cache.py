@@ -10,7 +10,8 @@ not exact): larger images are cached shrunk to that, smaller ones as they are.
 
 Whether to cache (``--cache``): ``ram`` always, ``none`` never, ``auto`` (default) when
 the images at most take :data:`CACHE_BUDGET_BYTES` (counted as if each filled the
-``scale`` × input square: no file is opened to decide).
+``scale`` × input square: no file is opened to decide), in all: each data worker process
+(yolo3.data.workers) keeps a cache of its own.
 """
 
 from __future__ import annotations
@@ -27,12 +28,14 @@ def cache_bytes(count: int, input_hw: tuple[int, int], scale: float) -> int:
     return count * int(np.ceil(input_hw[0] * scale)) * int(np.ceil(input_hw[1] * scale)) * 3
 
 
-def should_cache(choice: str, count: int, input_hw: tuple[int, int], scale: float) -> bool:
-    """Whether ``--cache choice`` caches these images (see the module doc)."""
+def should_cache(choice: str, count: int, input_hw: tuple[int, int], scale: float,
+                 copies: int = 1) -> bool:
+    """Whether ``--cache choice`` caches these images, held ``copies`` times (once per
+    data worker; see the module doc)."""
     if choice not in CACHE_CHOICES:
         raise ValueError(f"cache must be one of {', '.join(CACHE_CHOICES)}, got {choice!r}")
     if choice == "auto":
-        return cache_bytes(count, input_hw, scale) <= CACHE_BUDGET_BYTES
+        return cache_bytes(count, input_hw, scale) * copies <= CACHE_BUDGET_BYTES
     return choice == "ram"
 
 
@@ -57,7 +60,7 @@ def fitted(image: np.ndarray, boxes: np.ndarray, fit_hw: tuple[int, int], exact:
 class ImageCache:
     """``cache(index, annotation)`` → (uint8 image, boxes) of the ``index``-th training
     image: from memory after the first time when caching, else straight from ``read``
-    (yolo3.data.pipeline.read_example), as without a cache.
+    (yolo3.data.examples.read_example), as without a cache.
 
     The cache fills as images are first asked for, from any of tf.data's threads (a dict
     entry is set whole; two threads that race decode the same image twice, no harm)."""

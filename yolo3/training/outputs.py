@@ -122,7 +122,7 @@ def write_outputs(out: Path, body, config, class_names, anchors, train_set, val_
     """The trained model (with the digests of its training images), its anchors, classes
     and lists, results.png, and — with validation images — the final evaluation:
     metrics.json, evaluation/ (curves, confusion matrix) and val_predictions.png."""
-    from yolo3.data.pipeline import DecodeProblems
+    from yolo3.data.examples import DecodeProblems
     from yolo3.files import file_digest
     from yolo3.model.files import ModelMetadata, save_model
     from yolo3.training.results import RESULTS_CSV, RESULTS_PNG, plot_results, read_results

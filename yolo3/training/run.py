@@ -46,6 +46,7 @@ from yolo3.training.setup import (
     check_output_dir,
     choose_anchors,
     choose_strategy,
+    data_workers,
     freeze,
     gather_annotations,
     load_pretrained,
@@ -99,7 +100,7 @@ def train(settings: TrainSettings) -> dict:
     body, trainer = build_trainer(settings, data, strategy, state)
     write_label_statistics(Path(settings.output_dir), data.train_set, data.sizes,
                            data.class_names)
-    from yolo3.data.pipeline import DecodeProblems
+    from yolo3.data.examples import DecodeProblems
 
     DecodeProblems.reset()
     run = Stages(settings, data, body, trainer, strategy, state, identity)
@@ -181,7 +182,8 @@ class Stages:
                                        first_epoch=self.start,
                                        assignment=self.recipe.assignment,
                                        policy=self.recipe.augmentation(settings.epochs),
-                                       cache=settings.cache)
+                                       cache=settings.cache,
+                                       workers=data_workers(settings.workers))
         self.val_data = (make_dataset(data.val_set, data.config, data.input_hw,
                                       settings.batch_size, training=False,
                                       cache=settings.cache)

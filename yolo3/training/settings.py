@@ -19,6 +19,7 @@ from yolo3.defaults import (
     CACHE_BUDGET_BYTES,
     CACHE_CHOICES,
     DEFAULT_INPUT_SIZE,
+    MAX_DATA_WORKERS,
     MAX_INPUT_SIZE,
     input_size_problem,
 )
@@ -104,6 +105,10 @@ class TrainSettings:
                          "(default: when they take at most "
                          f"{CACHE_BUDGET_BYTES // 2 ** 30} GiB at the input size)",
                          choices=CACHE_CHOICES, forward=WHEN_SET)
+    workers: int | None = setting(None, "processes that make training batches; 0: threads "
+                                  "in the training process (default: one per core, up to "
+                                  f"{MAX_DATA_WORKERS}, when a GPU trains; 0 on CPUs)",
+                                  parse=int, forward=WHEN_SET)
     gpu_num: int = setting(0, "GPUs to use (0: all visible)", parse=int, forward=ALWAYS,
                            driver_flag="--gpu-num")
     mixed_precision: bool = setting(False, "float16 compute (GPUs)", cli="store_true")
@@ -136,6 +141,8 @@ class TrainSettings:
             found["val_split"] = "must be at least 0 and below 1"
         if self.map_every < 0:
             found["map_every"] = "must be 0 (only the final evaluation) or more"
+        if self.workers is not None and self.workers < 0:
+            found["workers"] = "must be 0 (threads in the training process) or more"
         if self.gpu_num < 0:
             found["gpu_num"] = "must be 0 (all) or more"
         if self.val_list is not None and self.annotation_file is None:

@@ -247,3 +247,13 @@ def choose_strategy(gpu_num: int) -> tf.distribute.Strategy:
     if len(devices) > 1:
         return tf.distribute.MirroredStrategy([d.name for d in devices])
     return tf.distribute.get_strategy()
+
+
+def data_workers(choice: int | None) -> int:
+    """``--workers``: as given, else one per core on a machine with a GPU and none on CPUs
+    (yolo3.data.workers.default_workers)."""
+    from yolo3.data.workers import default_workers
+
+    if choice is not None:
+        return choice
+    return default_workers(accelerated=bool(tf.config.list_logical_devices("GPU")))
