@@ -102,6 +102,18 @@ def test_no_detections_at_all():
     assert voc_metrics(results, 1).mean_ap == 0.0
 
 
+def test_detections_near_their_boxes_but_none_overlapping_enough():
+    """Boxes of their class in their images, every overlap at most 0.5: all false
+    positives (this stopped a from-scratch training run's validation once)."""
+    results = [ImageResult.from_lists([[0, 0, 10, 10]], [0], [[5, 0, 15, 10]], [0.9], [0]),
+               ImageResult.from_lists([[0, 0, 10, 10]], [0], [[50, 50, 60, 60]], [0.4], [0])]
+    metrics = voc_metrics(results, 1)
+    assert metrics.curves[0].ap == 0.0 == plain_voc_ap(results, 0)
+    from yolo3.evaluation.coco_ap import coco_metrics
+
+    assert coco_metrics(results, 1)["coco_map"] == 0.0
+
+
 def test_perfect_and_half_recall():
     results = [ImageResult.from_lists([[0, 0, 10, 10], [20, 20, 30, 30]], [0, 0],
                                       [[0, 0, 10, 10]], [0.9], [0])]

@@ -76,6 +76,8 @@ def true_positives(results: list[ImageResult], iou_threshold: float = 0.5) -> np
     best_pair = np.minimum.reduceat(np.where(is_best, np.arange(len(iou)), len(iou)), first_pair)
     hit = best_iou > iou_threshold
     candidates, their_gt = with_gt[hit], pair_gt[best_pair[hit]]
+    if not len(candidates):  # boxes of their class nearby, none overlapping enough
+        return tp
     # a box goes to the best-ranked of the detections that chose it
     rank = np.empty(len(det_image), np.int64)
     rank[np.lexsort((np.arange(len(det_key)), -det_score, det_key))] = np.arange(len(det_key))
