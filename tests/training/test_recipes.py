@@ -17,6 +17,7 @@ from yolo3.training.recipes import (
     MODERN,
     RECIPES,
     head_bias_priors,
+    set_batchnorm_momentum,
     set_head_bias_priors,
 )
 from yolo3.training.settings import TrainSettings
@@ -64,6 +65,23 @@ def test_a_model_with_priors_starts_with_few_confident_cells():
         assert sigmoid(raw[..., 4]).sum(axis=(1, 2, 3)).mean() == pytest.approx(expected,
                                                                                  rel=0.5)
         assert sigmoid(raw[..., 5:]).mean() == pytest.approx(0.6 / 3.01, rel=0.3)
+
+
+def test_batchnorm_statistics_follow_the_recipes_momentum():
+    """keras-yolo3 keeps Keras' (and Darknet's) 0.99; the modern recipe's 0.97 reaches
+    the moving statistics of a model already built (what validation and inference use)."""
+    import keras
+
+    assert RECIPES[KERAS_YOLO3].batchnorm_momentum == 0.99
+    assert RECIPES[MODERN].batchnorm_momentum == 0.97
+    body = build_model(with_classes(load_cfg(CFG / "yolov3-tiny.cfg"), 1), (32, 32))
+    set_batchnorm_momentum(body, 0.97)
+    layer = next(x for x in body.layers if isinstance(x, keras.layers.BatchNormalization))
+    assert layer.momentum == 0.97
+    batch = np.random.default_rng(0).normal(3.0, 1.0, (2, 4, 4, layer.gamma.shape[0]))
+    layer(batch.astype(np.float32), training=True)
+    expected = 0.03 * batch.mean(axis=(0, 1, 2))  # from a moving mean of 0
+    np.testing.assert_allclose(np.asarray(layer.moving_mean), expected, rtol=1e-4)
 
 
 def test_each_recipe_carries_its_behaviour(tmp_path):

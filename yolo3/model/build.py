@@ -30,7 +30,6 @@ from yolo3.darknet import (
 # Darknet normalises with sqrt(variance + 1e-6) (OpenCV's importer follows it); Keras'
 # default 1e-3 shifts converted outputs by about 0.7 %.
 BATCHNORM_EPSILON = 1e-6
-BATCHNORM_MOMENTUM = 0.99
 LEAKY_SLOPE = 0.1
 # Darknet's other activations as Keras' built-in ones (mish: x·tanh(softplus(x)), YOLOv4's)
 KERAS_ACTIVATIONS = {"mish": "mish", "swish": "silu", "logistic": "sigmoid", "relu": "relu"}
@@ -94,9 +93,7 @@ def _conv_block(x, conv: Conv, folded: bool):
                             padding="same" if same else "valid",
                             use_bias=not batch_normalize, name=conv.name)(x)
     if batch_normalize:
-        x = keras.layers.BatchNormalization(epsilon=BATCHNORM_EPSILON,
-                                            momentum=BATCHNORM_MOMENTUM,
-                                            name=conv.bn_name)(x)
+        x = keras.layers.BatchNormalization(epsilon=BATCHNORM_EPSILON, name=conv.bn_name)(x)
     return _activation(x, conv.activation, conv.activation_name)
 
 

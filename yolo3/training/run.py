@@ -39,7 +39,12 @@ from yolo3.training.outputs import (
     write_outputs,
 )
 from yolo3.training.progress import Progress
-from yolo3.training.recipes import RECIPES, Recipe, set_head_bias_priors
+from yolo3.training.recipes import (
+    RECIPES,
+    Recipe,
+    set_batchnorm_momentum,
+    set_head_bias_priors,
+)
 from yolo3.training.results import RESULTS_CSV, ResultsLog, best_map, columns
 from yolo3.training.settings import TrainSettings
 from yolo3.training.setup import (
@@ -152,6 +157,7 @@ def build_trainer(settings: TrainSettings, data: Prepared, strategy, state: dict
     recipe = data.recipe
     with strategy.scope():
         body = build_model(data.config, data.input_hw, name="yolov3")
+        set_batchnorm_momentum(body, recipe.batchnorm_momentum)
         if recipe.bias_priors:
             set_head_bias_priors(body, data.config, data.input_hw)
         if settings.weights and state is None:
