@@ -157,7 +157,7 @@ def build_trainer(settings: TrainSettings, data: Prepared, strategy, state: dict
     recipe = data.recipe
     with strategy.scope():
         body = build_model(data.config, data.input_hw, name="yolov3")
-        set_batchnorm_momentum(body, recipe.batchnorm_momentum)
+        set_batchnorm_momentum(body, recipe.batchnorm_momentum(pretrained=bool(settings.weights)))
         if recipe.bias_priors:
             set_head_bias_priors(body, data.config, data.input_hw)
         if settings.weights and state is None:
