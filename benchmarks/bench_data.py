@@ -75,21 +75,28 @@ RACCOON = REPO.parent / "shared" / "datasets" / "raccoon"
 PIPELINE_SIZE, PIPELINE_BATCH, PIPELINE_BATCHES = 416, 16, 40
 
 
+def raccoon_split(split: str) -> list:
+    """The raccoon photos of ``split`` ("train" or "test") as annotations, class 0."""
+    from yolo3.data.annotations import Annotation
+    from yolo3.data.voc import read_voc_xml
+
+    annotations = []
+    for stem in (RACCOON / f"{split}.txt").read_text().split():
+        record = read_voc_xml(RACCOON / "annotations" / f"{stem}.xml")
+        boxes = np.array([[*o.box, 0] for o in record.objects], np.int64).reshape(-1, 5)
+        annotations.append(Annotation(str(RACCOON / "images" / f"{stem}.jpg"), boxes))
+    return annotations
+
+
 def measure_pipeline(recipe: str, workers: int) -> float:
     """images/s of our training pipeline (this process, whatever cores it may use)."""
     import time
 
-    from yolo3.data.annotations import Annotation
     from yolo3.data.pipeline import make_dataset
-    from yolo3.data.voc import read_voc_xml
     from yolo3.training.recipes import RECIPES
     from yolo3.training.setup import model_config
 
-    annotations = []
-    for stem in (RACCOON / "train.txt").read_text().split():
-        record = read_voc_xml(RACCOON / "annotations" / f"{stem}.xml")
-        boxes = np.array([[*o.box, 0] for o in record.objects], np.int64).reshape(-1, 5)
-        annotations.append(Annotation(str(RACCOON / "images" / f"{stem}.jpg"), boxes))
+    annotations = raccoon_split("train")
     chosen = RECIPES[recipe]
     anchors = np.array([[10, 14], [23, 27], [37, 58], [81, 82], [135, 169], [344, 319]], float)
     size = (PIPELINE_SIZE, PIPELINE_SIZE)

@@ -109,7 +109,7 @@ def train_run(data_root: Path, out: Path, recipe: str, epochs: int, weights: Pat
     return {"maps": maps, "epoch_seconds": statistics.mean(seconds), "wall": wall}
 
 
-RACCOON = REPO.parent / "shared" / "datasets" / "raccoon"
+from bench_data import RACCOON, raccoon_split  # noqa: E402 -- the one reader of the split
 
 
 def report_costs(root: Path, keep: Path | None, epochs: int = 6) -> bool:
@@ -156,18 +156,11 @@ REAL_TARGETS = {"scratch": {"test mAP50": 0.62},
 
 def raccoon_lists(root: Path) -> tuple[Path, Path, Path]:
     """(training list of the training split, training list of the test split, classes)."""
-    from yolo3.data.annotations import format_line
-    from yolo3.data.voc import read_voc_xml
+    from yolo3.data.annotations import write_lines
 
-    lists = []
-    for split in ("train", "test"):
-        lines = []
-        for stem in (RACCOON / f"{split}.txt").read_text().split():
-            record = read_voc_xml(RACCOON / "annotations" / f"{stem}.xml")
-            lines.append(format_line(str(RACCOON / "images" / f"{stem}.jpg"),
-                                     [[*o.box, 0] for o in record.objects]))
-        lists.append(root / f"raccoon_{split}.txt")
-        lists[-1].write_text("\n".join(lines) + "\n")
+    lists = [root / f"raccoon_{split}.txt" for split in ("train", "test")]
+    for path, split in zip(lists, ("train", "test")):
+        write_lines(path, raccoon_split(split))
     classes = root / "raccoon_classes.txt"
     classes.write_text("raccoon\n")
     return lists[0], lists[1], classes

@@ -47,9 +47,9 @@ def make_dataset(annotations: list[Annotation], config: DarknetConfig,
         raise ValueError("no annotations to build a dataset from")
     annotations = list(annotations)
     count = len(annotations)
-    workers = workers if training else 0
-    drawn_by = policy if training else LETTERBOX
-    cached = should_cache(cache, count, input_hw, drawn_by.cache_scale, copies=max(1, workers))
+    if not training:  # validation: letterboxed, on threads
+        policy, workers = LETTERBOX, 0
+    cached = should_cache(cache, count, input_hw, policy.cache_scale, copies=max(1, workers))
     maker = BatchMaker(annotations, config, input_hw, training, seed, assignment, policy,
                        cached)
     if workers:

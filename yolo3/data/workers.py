@@ -69,8 +69,7 @@ def _slot_folder() -> str | None:
 class _Worker:
     """One worker process and its slot."""
 
-    def __init__(self, arguments: dict, batch_size: int):
-        shapes = BatchMaker(**arguments).shapes(batch_size)
+    def __init__(self, arguments: dict, batch_size: int, shapes):
         _, size = _offsets(shapes)
         descriptor, self.path = tempfile.mkstemp(prefix="yolo3-batch-", dir=_slot_folder())
         try:
@@ -149,7 +148,8 @@ class WorkerPool:
     def __init__(self, maker: BatchMaker, workers: int, batch_size: int):
         if workers < 1:
             raise ValueError(f"a worker pool needs at least one worker, got {workers}")
-        self.workers = [_Worker(maker.arguments, batch_size) for _ in range(workers)]
+        shapes = maker.shapes(batch_size)
+        self.workers = [_Worker(maker.arguments, batch_size, shapes) for _ in range(workers)]
         self._idle: queue.Queue[_Worker] = queue.Queue()
         for worker in self.workers:
             self._idle.put(worker)
