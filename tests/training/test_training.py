@@ -362,12 +362,18 @@ class Interrupted(Exception):
     """Stands for the machine going away at the end of an epoch."""
 
 
-@pytest.mark.parametrize("recipe", ["modern", "keras-yolo3"])
-def test_resume_continues_the_same_trajectory(tmp_path, shapes_export, recipe):
+@pytest.mark.parametrize("recipe, stages", [("modern", 1), ("keras-yolo3", 1),
+                                            ("modern", 2)])
+def test_resume_continues_the_same_trajectory(tmp_path, shapes_export, tiny_model, recipe,
+                                              stages):
     """Weights, the optimizer's step count and moments, and (modern) the averaged weights
     all come back: a run interrupted after its second epoch and resumed ends exactly where
-    an uninterrupted one does."""
+    an uninterrupted one does. With two stages (fine-tuning, epoch 1 frozen) the second
+    stage goes on with the run's epochs 2 and 3 — their orders and augmentations — not
+    the first stage's again."""
     from yolo3.model.files import load_model
+
+    pretrained = dict(weights=tiny_model, frozen_epochs=1) if stages == 2 else {}
 
     def final_weights(out):
         model, _ = load_model(out / "trained_model.h5")
@@ -375,7 +381,8 @@ def test_resume_continues_the_same_trajectory(tmp_path, shapes_export, recipe):
 
     def run(out, **overrides):
         return train(smoke_settings(shapes_export, out, input_size=64, epochs=3, map_every=1,
-                                    evaluate=False, recipe=recipe, **overrides))
+                                    evaluate=False, recipe=recipe, **pretrained,
+                                    **overrides))
 
     def stop_after_epoch_2(line):
         if line.startswith("Epoch 2/"):  # logged after the state is saved

@@ -183,13 +183,7 @@ class Stages:
         self.strategy, self.state, self.identity = strategy, state, identity
         self.recipe = data.recipe
         self.start = state["epoch"] if state else 0
-        self.train_data = make_dataset(data.train_set, data.config, data.input_hw,
-                                       settings.batch_size, training=True, seed=settings.seed,
-                                       first_epoch=self.start,
-                                       assignment=self.recipe.assignment,
-                                       policy=self.recipe.augmentation(settings.epochs),
-                                       cache=settings.cache,
-                                       workers=data_workers(settings.workers))
+        self.workers = data_workers(settings.workers)
         self.val_data = (make_dataset(data.val_set, data.config, data.input_hw,
                                       settings.batch_size, training=False,
                                       cache=settings.cache)
@@ -271,9 +265,22 @@ class Stages:
                           f"{rate} ({self.recipe.name} recipe).")
         # one per stage: each stage's optimizer keeps its own average
         callbacks = self.recipe.averaged_weights(self.callbacks + extra, after=self.saver)
-        self.trainer.fit(self.train_data, steps_per_epoch=self.steps,
+        self.trainer.fit(self.training_data(first), steps_per_epoch=self.steps,
                                   validation_data=self.val_data, initial_epoch=first,
                                   epochs=last, callbacks=callbacks, shuffle=False, verbose=0)
+
+    def training_data(self, first: int):
+        """The endless training batches from epoch ``first`` (0-based) on. One per stage:
+        each ``fit`` starts its dataset afresh, so a stage given the run's dataset would
+        see the first stage's epochs (orders, augmentations, the mosaic's end) again."""
+        from yolo3.data.pipeline import make_dataset
+
+        settings, data = self.settings, self.data
+        return make_dataset(data.train_set, data.config, data.input_hw, settings.batch_size,
+                            training=True, seed=settings.seed, first_epoch=first,
+                            assignment=self.recipe.assignment,
+                            policy=self.recipe.augmentation(settings.epochs),
+                            cache=settings.cache, workers=self.workers)
 
     def _resume_optimizer(self, first: int) -> int | None:
         """The optimizer's step count, moments (and averaged weights) as the interrupted
