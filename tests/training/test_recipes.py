@@ -104,6 +104,11 @@ def test_each_recipe_carries_its_behaviour(tmp_path):
     assert keras_yolo3.stage_rates(1e-3, 5, 7, 3e-5) == pytest.approx((3e-5, 3e-5))
     assert modern.stage_rates(1e-3, 5, 7, 3e-5) == (1e-3, 1e-3)  # one schedule throughout
 
+    # the frozen stage when --frozen_epochs is not given: upstream's half; modern 3, at
+    # most half
+    assert [keras_yolo3.frozen_epochs(n) for n in (60, 30, 5, 1)] == [30, 15, 2, 0]
+    assert [modern.frozen_epochs(n) for n in (60, 30, 6, 5, 1)] == [3, 3, 3, 2, 0]
+
     optimizer, schedule, rate = keras_yolo3.optimizer(2e-3, 0, 100, 10)
     assert isinstance(optimizer, keras.optimizers.Adam) and schedule is None
     assert rate == "learning rate 0.002"

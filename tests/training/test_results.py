@@ -9,7 +9,8 @@ import pytest
 
 from yolo3.training.results import (
     ResultsLog,
-    best_map,
+    best_fitness,
+    fitness,
     columns,
     plot_results,
     read_results,
@@ -53,15 +54,15 @@ def test_the_log_appends_and_a_resumed_run_follows_on(tmp_path):
         rows = list(csv.DictReader(f))
     assert [r["epoch"] for r in rows] == ["1", "2", "3"]
     assert [r["mAP50"] for r in rows] == ["0", "", "0.4"]  # blank: no mAP pass that epoch
-    assert best_map(path) == pytest.approx(0.4)
+    assert best_fitness(path) == pytest.approx(0.04)  # no mAP50-95 logged: counted 0
     # two epochs saved; the third's row was written but not its resume state
     resumed = ResultsLog(path, names, epochs_done=2)
     assert [r["epoch"] for r in read_results(path)] == [1, 2]
-    assert best_map(path) == 0.0
+    assert best_fitness(path) == 0.0
     resumed.on_epoch_end(2, {"loss": 0.5})
     assert [r["train/loss"] for r in read_results(path)] == [3.0, 2.0, 0.5]
     ResultsLog(path, names)  # a new run starts a new table
-    assert read_results(path) == [] and best_map(path) == -1.0
+    assert read_results(path) == [] and best_fitness(path) == -1.0
 
 
 def test_damaged_rows_are_left_out(tmp_path):
@@ -87,3 +88,16 @@ def test_results_png_has_a_panel_per_curve(tmp_path):
     assert width > 2 * height  # two rows of five panels
     plot_results(read_results(tmp_path / "none.csv"), tmp_path / "none.png")
     assert not (tmp_path / "none.png").exists()
+
+
+def test_epochs_rank_mostly_by_map50_95(tmp_path):
+    """Of two epochs, the one with tighter boxes (mAP50-95) ranks higher even when it finds
+    a little less at IoU 0.5; a resumed run reads the best so far from results.csv."""
+    assert fitness(1.0, 0.0) == pytest.approx(0.1) and fitness(0.0, 1.0) == pytest.approx(0.9)
+    assert fitness(0.95, 0.50) > fitness(0.97, 0.45)
+    names = columns(TERMS, validation=True)
+    path = tmp_path / "results.csv"
+    log = ResultsLog(path, names)
+    for epoch, (map50, map50_95) in enumerate([(0.97, 0.45), (0.95, 0.50), (0.2, 0.1)]):
+        log.on_epoch_end(epoch, {"loss": 1.0, "val_map50": map50, "val_map50_95": map50_95})
+    assert best_fitness(path) == pytest.approx(fitness(0.95, 0.50))

@@ -13,6 +13,7 @@ import keras
 import numpy as np
 
 from yolo3.files import atomic_output, write_text_atomic
+from yolo3.training.results import fitness, row_of
 
 
 def save_weights_atomic(model: keras.Model, path: Path) -> None:
@@ -155,8 +156,6 @@ class MetricsReporter(keras.callbacks.Callback):
             pass
 
     def on_epoch_end(self, epoch, logs=None):
-        from yolo3.training.results import row_of
-
         for name, value in row_of(logs or {}, epoch, self.names).items():
             if value is None or name == "epoch":
                 continue
@@ -178,8 +177,8 @@ class MapEvaluator(keras.callbacks.Callback):
     the checkpoints keep (the averaged ones in the modern recipe) on the validation
     images, into the epoch's logs: ``val_precision``, ``val_recall``, ``val_map50``,
     ``val_map50_95`` and ``eval_seconds`` (so results.csv, MLflow, Azure ML and the epoch
-    line have them). With ``best_path``, the network's weights of the best mAP50 so far
-    (above ``best``, a resumed run's) are saved there."""
+    line have them). With ``best_path``, the network's weights of the best epoch so far by
+    yolo3.training.results.fitness (above ``best``, a resumed run's) are saved there."""
 
     def __init__(self, every: int, evaluate_now, best: float = -1.0,
                  best_path: Path | None = None):
@@ -197,6 +196,7 @@ class MapEvaluator(keras.callbacks.Callback):
             logs.update(val_precision=metrics["precision"], val_recall=metrics["recall"],
                         val_map50=metrics["voc_map50"], val_map50_95=metrics["coco_map"],
                         eval_seconds=time.perf_counter() - started)
-        if self.best_path is not None and metrics["voc_map50"] > self.best:
-            self.best = metrics["voc_map50"]
+        score = fitness(metrics["voc_map50"], metrics["coco_map"])
+        if self.best_path is not None and score > self.best:
+            self.best = score
             save_weights_atomic(self.model.body, self.best_path)

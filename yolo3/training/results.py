@@ -94,10 +94,20 @@ class ResultsLog(keras.callbacks.Callback):
         write_text_atomic(self.path, self.text)
 
 
-def best_map(path: Path) -> float:
-    """The best mAP50 in a results.csv so far (-1 when none was measured)."""
-    return max((r["mAP50"] for r in read_results(path) if r.get("mAP50") is not None),
-               default=-1.0)
+# how an epoch's validation mAPs rank it (ultralytics' weights): mostly mAP50-95, so of two
+# epochs that find as much, the one with tighter boxes is kept
+FITNESS_WEIGHTS = {"mAP50": 0.1, "mAP50-95": 0.9}
+
+
+def fitness(map50: float, map50_95: float) -> float:
+    """One number that ranks epochs by their validation mAPs (FITNESS_WEIGHTS)."""
+    return FITNESS_WEIGHTS["mAP50"] * map50 + FITNESS_WEIGHTS["mAP50-95"] * map50_95
+
+
+def best_fitness(path: Path) -> float:
+    """The best :func:`fitness` in a results.csv so far (-1 when no mAP was measured)."""
+    return max((fitness(r["mAP50"], r["mAP50-95"] or 0.0) for r in read_results(path)
+                if r.get("mAP50") is not None), default=-1.0)
 
 
 def plot_results(rows: list[dict[str, float | None]], png_path: Path) -> None:

@@ -45,7 +45,7 @@ from yolo3.training.recipes import (
     set_batchnorm_momentum,
     set_head_bias_priors,
 )
-from yolo3.training.results import RESULTS_CSV, ResultsLog, best_map, columns
+from yolo3.training.results import RESULTS_CSV, ResultsLog, best_fitness, columns
 from yolo3.training.settings import TrainSettings
 from yolo3.training.setup import (
     check_output_dir,
@@ -121,8 +121,9 @@ def train(settings: TrainSettings) -> dict:
 
 def checked(settings: TrainSettings) -> TrainSettings:
     """The settings with their defaults filled in; YoloError for any a run cannot use."""
-    if settings.frozen_epochs is None:
-        settings = replace(settings, frozen_epochs=settings.epochs // 2)
+    if settings.frozen_epochs is None and settings.recipe in RECIPES:
+        settings = replace(settings,
+                           frozen_epochs=RECIPES[settings.recipe].frozen_epochs(settings.epochs))
     for name, problem in settings.problems().items():
         raise YoloError(f"--{name} {problem}")
     return settings
@@ -204,7 +205,7 @@ class Stages:
         results = ResultsLog(out / RESULTS_CSV, names, self.start)
         if self.state is None:
             (checkpoints / BEST).unlink(missing_ok=True)  # an overwritten run's
-        # the recipe keeps the epoch of least validation loss, or of best validation mAP,
+        # the recipe keeps the epoch of least validation loss, or of best validation mAPs,
         # else the last weights
         best_loss = self.recipe.best_by_loss(checkpoints / BEST, self.monitor, self.saver.best)
         # the epoch's results row is written before its resume state is committed: a run
@@ -227,7 +228,7 @@ class Stages:
                                                        live=True)
             return validation_metrics(detector, data.val_set, data.class_names)[0]
 
-        return [MapEvaluator(settings.map_every, evaluate_now, best_map(out / RESULTS_CSV),
+        return [MapEvaluator(settings.map_every, evaluate_now, best_fitness(out / RESULTS_CSV),
                              best)]
 
     def fit_both(self) -> None:

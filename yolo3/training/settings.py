@@ -90,7 +90,8 @@ class TrainSettings:
     epochs: int = setting(60, "epochs in all (default 60)", parse=positive_int, forward=ALWAYS,
                           driver_flag="--epochs")
     frozen_epochs: int | None = setting(None, "how many of them train with --freeze_body "
-                                        "frozen (default: half)", parse=int, forward=WHEN_SET,
+                                        "frozen (default: 3 with the modern recipe, half "
+                                        "with keras-yolo3)", parse=int, forward=WHEN_SET,
                                         driver_flag="--frozen-epochs")
     freeze_body: int = setting(2, "stage 1 freezes 1: the backbone, 2: all but the heads "
                                "(default), 0: nothing", parse=int, choices=(0, 1, 2),
