@@ -10,8 +10,8 @@ import pytest
 from yolo3.training.results import (
     ResultsLog,
     best_fitness,
-    fitness,
     columns,
+    fitness,
     plot_results,
     read_results,
     row_of,
