@@ -34,10 +34,15 @@
    yolov3-tinyu from scratch on the same split), fine-tuned ≥ 0.94 and ≥ 0.55 mAP50-95.
    --cases picks runs (scratch, fine-tuned), --epochs and --keep as above; anything after
    ``--`` goes to project/train_azureml.py (to try a setting).
+   With --baseline REV (instead of the quality runs): seconds per epoch of the same
+   from-scratch run at this checkout and at git revision REV (a temporary worktree), 6
+   epochs each, alternating --rounds times, medians over epochs 2–6 (the first traces
+   the step). Target: this checkout ≤ 1.15× REV's.
 
 Run from the repository root:
     python benchmarks/bench_training.py [--map] [--compare] [--v4-tiny] [--report [--keep DIR]]
     python benchmarks/bench_training.py --real [--cases scratch fine-tuned] [--keep DIR]
+    python benchmarks/bench_training.py --real --baseline REV [--rounds N]
 """
 
 from __future__ import annotations
@@ -166,6 +171,52 @@ def raccoon_lists(root: Path) -> tuple[Path, Path, Path]:
     return lists[0], lists[1], classes
 
 
+def real_command(repo: Path, train_list: Path, classes: Path, epochs: int, out: Path
+                 ) -> list[str]:
+    """project/train_azureml.py of checkout ``repo`` on the raccoon training split."""
+    return [sys.executable, str(repo / "project/train_azureml.py"), "--annotation_file",
+            str(train_list), "--class_path", str(classes), "--num_clusters", "6",
+            "--input_size", str(REAL_SIZE), "--batch_size", str(REAL_BATCH),
+            "--epochs", str(epochs), "--output_dir", str(out), "--overwrite"]
+
+
+EPOCH_TIME_EPOCHS, EPOCH_TIME_TARGET = 6, 1.15
+
+
+def real_epoch_time(root: Path, baseline: str, rounds: int) -> bool:
+    """Seconds per epoch here and at git revision ``baseline`` (see the module doc)."""
+    if not RACCOON.is_dir():
+        print(f"skipped: the raccoon photos are not at {RACCOON}")
+        return True
+    train_list, _, classes = raccoon_lists(root)
+    worktree = root / "baseline"
+    subprocess.run(["git", "worktree", "add", "--detach", str(worktree), baseline],
+                   check=True, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    seconds = {"this checkout": [], baseline: []}
+    try:
+        for _ in range(rounds):
+            for name, repo in ((baseline, worktree), ("this checkout", REPO)):
+                out = root / "run"
+                subprocess.run(real_command(repo, train_list, classes, EPOCH_TIME_EPOCHS, out)
+                               + ["--map_every", "0", "--no_evaluation"], check=True,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=repo)
+                with open(out / "results.csv", newline="") as f:
+                    seconds[name] += [float(r["seconds"]) for r in csv.DictReader(f)][1:]
+    finally:
+        subprocess.run(["git", "worktree", "remove", "--force", str(worktree)], cwd=REPO,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    medians = {name: statistics.median(values) for name, values in seconds.items()}
+    ratio = medians["this checkout"] / medians[baseline]
+    print(f"raccoon, YOLOv3-tiny-{REAL_SIZE} from scratch, batch {REAL_BATCH}: seconds per "
+          f"epoch (epochs 2–{EPOCH_TIME_EPOCHS}, {rounds} alternating rounds, median)")
+    for name, value in medians.items():
+        print(f"  {name:<16}{value:8.2f}  (min {min(seconds[name]):.2f}, max "
+              f"{max(seconds[name]):.2f})")
+    met = ratio <= EPOCH_TIME_TARGET
+    print(f"  ratio {ratio:.3f}: target ≤ {EPOCH_TIME_TARGET} {'met' if met else 'NOT met'}")
+    return met
+
+
 def real_photos(root: Path, cases: list[str], epochs: int, keep: Path | None,
          extra: list[str]) -> bool:
     """Scratch and fine-tuned runs on the raccoon photos (see the module doc)."""
@@ -183,10 +234,7 @@ def real_photos(root: Path, cases: list[str], epochs: int, keep: Path | None,
     ok, finals = True, {}
     for case in cases:
         out = (keep or root) / f"raccoon-{case}"
-        command = [sys.executable, str(REPO / "project/train_azureml.py"), "--annotation_file",
-                   str(train_list), "--class_path", str(classes), "--num_clusters", "6",
-                   "--input_size", str(REAL_SIZE), "--batch_size", str(REAL_BATCH),
-                   "--epochs", str(epochs), "--output_dir", str(out), "--overwrite", *extra]
+        command = real_command(REPO, train_list, classes, epochs, out) + extra
         if weights[case]:
             command += ["--weights", str(weights[case])]
         start = time.perf_counter()
@@ -296,12 +344,17 @@ def main() -> int:
                         default=list(REAL_TARGETS), help="with --real: which runs")
     parser.add_argument("--epochs", type=int, default=REAL_EPOCHS,
                         help=f"with --real: epochs per run (default {REAL_EPOCHS})")
+    parser.add_argument("--baseline", metavar="REV",
+                        help="with --real: only time an epoch here against git revision REV")
     parser.add_argument("--input_size", type=int, default=416)
     parser.add_argument("--rounds", type=int, default=3)
     args, extra = parser.parse_known_args()
     if extra and (not args.real or extra[0] != "--"):
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
     ok = True
+    if args.real and args.baseline:
+        with tempfile.TemporaryDirectory() as tmp:
+            return 0 if real_epoch_time(Path(tmp), args.baseline, args.rounds) else 1
     if args.real:
         with tempfile.TemporaryDirectory() as tmp:
             return 0 if real_photos(Path(tmp), args.cases, args.epochs, args.keep, extra[1:]) else 1

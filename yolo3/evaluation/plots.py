@@ -160,7 +160,7 @@ def plot_predictions(samples: list[tuple[np.ndarray, np.ndarray, list[dict]]],
             axes.set_title(title, fontsize=8)
             for box, class_id, score in boxes:
                 _draw_box(axes, box, class_id, class_names, colours, score)
-    figure.suptitle(f"Validation images: labels | predictions (score ≥ {score_threshold:g})",
+    figure.suptitle(f"Images evaluated: labels | predictions (score ≥ {score_threshold:g})",
                     fontsize=10)
     save_figure(figure, path)
 
