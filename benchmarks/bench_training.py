@@ -351,6 +351,13 @@ def main() -> int:
     args, extra = parser.parse_known_args()
     if extra and (not args.real or extra[0] != "--"):
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    if args.baseline is not None:
+        known = subprocess.run(["git", "rev-parse", "--verify", "--quiet",
+                                f"{args.baseline}^{{commit}}"], cwd=REPO,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        if not args.real or known.returncode:
+            parser.error(f"--baseline {args.baseline}: needs --real and a git revision of "
+                         "this checkout")
     ok = True
     if args.real and args.baseline:
         with tempfile.TemporaryDirectory() as tmp:
